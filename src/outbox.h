@@ -1,0 +1,76 @@
+/*
+ * outbox.h -- events committed with the runs, and the pump that moves them
+ * to Redis.
+ *
+ * An event is written into the STORE_OUTBOX database inside the same
+ * transaction as the change it announces (DESIGN.md 3): one entry for the
+ * events stream (and its pub/sub channel) and one per target for the
+ * target type's delivery stream.  Each entry carries an explicit stream
+ * id, "<ms>-<seq>", strictly increasing, fixed at commit.  The pump sends
+ * entries in order with XADD and that id; Redis refuses an id it has
+ * already passed, so an entry resent after a crash or a lost reply is
+ * never added twice.  An entry is deleted from the outbox only once Redis
+ * has answered for it.
+ */
+#ifndef PROG_OUTBOX_H
+#define PROG_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct alert;
+struct config;
+struct event_base;
+struct queue;
+struct search;
+struct store;
+struct store_txn;
+
+struct outbox;
+
+#define OUTBOX_BATCH	256	/* entries in flight to Redis at once */
+
+/* Facts about this 411d that go into every event. */
+struct outbox_opts {
+	const char	*oo_prefix;	/* key prefix, "411:" */
+	const char	*oo_instance;	/* producer.instance */
+	const char	*oo_base_url;	/* for links.alert, or NULL */
+	const struct config *oo_cfg;	/* to resolve target types */
+};
+
+/* What a search.failed / search.recovered event says. */
+struct outbox_search_error {
+	const char	*se_message;
+	int64_t		 se_from;	/* window, ms */
+	int64_t		 se_to;
+	int64_t		 se_since;	/* failing since, ms */
+};
+
+/* A pump for store, sending through q (which may be down). */
+struct outbox	*outbox_new(struct event_base *, struct store *, struct queue *,
+		    const struct outbox_opts *);
+/* Free; accepts NULL.  Entries not yet sent stay in the store. */
+void		 outbox_free(struct outbox *);
+
+/*
+ * Inside a write transaction: record an alert event (type is
+ * "alert.created", "alert.updated" or "alert.resolved") and, for
+ * "alert.created", one delivery job per target of the search.
+ * Returns 0 or -1.
+ */
+int		 outbox_alert_event(struct outbox *, struct store_txn *,
+		    const char *, const struct search *, const struct alert *);
+/* Inside a write transaction: a search.failed / search.recovered event. */
+int		 outbox_search_event(struct outbox *, struct store_txn *,
+		    const char *, const struct search *,
+		    const struct outbox_search_error *);
+/* After a commit that added entries: wake the pump. */
+void		 outbox_kick(struct outbox *);
+/* The queue came up or went down. */
+void		 outbox_queue_state(struct outbox *, int);
+/* Entries committed and not yet acknowledged by Redis. */
+uint64_t	 outbox_depth(struct outbox *);
+/* Entries delivered to Redis since start. */
+uint64_t	 outbox_sent(const struct outbox *);
+
+#endif

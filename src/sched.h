@@ -1,0 +1,64 @@
+/*
+ * sched.h -- when each search runs.
+ *
+ * Each enabled search has a grid of window ends E(k) = k * every + jitter
+ * (jitter fixed per search, in [0, every)).  The run for E(k) starts at
+ * E(k) + delay and covers [E(k) - range, E(k)).  The last E that committed
+ * is the search's checkpoint (in STORE_SEARCH_STATE); the next run is
+ * always the one after it, so windows are never skipped or repeated, and
+ * after downtime the missed ones are run oldest first, up to the catch-up
+ * limit (beyond it the gap is recorded and announced).  A search has at
+ * most one run in flight.  A min-heap of due times drives one libevent
+ * timer; runs wait for a slot under the global limit and their source's.
+ */
+#ifndef PROG_SCHED_H
+#define PROG_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <yajl/yajl_gen.h>
+
+struct run;
+struct run_env;
+struct search;
+struct sched;
+
+/* The scheduler for runs built on env. */
+struct sched	*sched_new(struct run_env *);
+/* Free; runs still in flight are aborted.  Accepts NULL. */
+void		 sched_free(struct sched *);
+
+/*
+ * Add or replace a search (a reference is taken).  A replaced search keeps
+ * its checkpoint; a run in flight finishes under the old definition.
+ * Disabled searches are known but not scheduled.
+ */
+void		 sched_put(struct sched *, struct search *);
+/* Forget a search; a run in flight finishes and is discarded. */
+void		 sched_remove(struct sched *, uint64_t);
+/* The search with id (borrowed), or NULL. */
+struct search	*sched_get(struct sched *, uint64_t);
+/* When the search runs next (ms), or 0. */
+int64_t		 sched_next_run(struct sched *, uint64_t);
+
+/*
+ * Run a search now, outside its schedule (RUN_MANUAL or RUN_DRY) over
+ * [from, to).  done gets the run when it is over and frees it.  Counts
+ * toward the limits.  Returns 0, or -1 with err when it cannot start.
+ */
+typedef void (*sched_run_cb)(struct run *, void *);
+int		 sched_run_now(struct sched *, struct search *, int64_t, int64_t,
+		    int, sched_run_cb, void *, char *, size_t);
+
+/* Stop scheduling; calls done once no run is in flight. */
+void		 sched_drain(struct sched *, void (*)(void *), void *);
+
+/* Figures for /metrics and /healthz. */
+size_t		 sched_inflight(const struct sched *);
+size_t		 sched_waiting(const struct sched *);
+size_t		 sched_searches(const struct sched *);
+/* How late the most overdue run is, ms (0 when none is due). */
+int64_t		 sched_lag(const struct sched *);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * src.h -- search types ("source drivers") behind one interface.
+ *
+ * A driver turns a run (a search and a window) into requests, and what
+ * comes back into records, which it hands to the run with run_record();
+ * it reports the total count it learnt with run_total() and ends with
+ * run_finish().  It never blocks: everything goes through httpc.
+ */
+#ifndef PROG_SRC_H
+#define PROG_SRC_H
+
+#include "search.h"
+
+struct config;
+struct json;
+struct run;
+struct search_err;
+
+struct src_ops {
+	enum search_type so_type;
+	/*
+	 * Check the type-specific keys of a definition (source exists and has
+	 * the right type, query present, ...).  Returns 0, or -1 with err.
+	 */
+	int		(*so_validate)(const struct json *,
+			    const struct config *, struct search_err *);
+	/*
+	 * Begin the run.  Everything after is reported through run_record,
+	 * run_total and finally exactly one run_finish, all from later loop
+	 * turns (never from inside so_start).  Returns 0, or -1 with a
+	 * message in err (then nothing is called back).
+	 */
+	int		(*so_start)(struct run *, char *, size_t);
+	/* Stop everything now (timeout, shutdown); no run_* call after. */
+	void		(*so_cancel)(struct run *);
+};
+
+/* The driver of a type, or NULL when the type has none yet. */
+const struct src_ops *src_find(enum search_type);
+
+extern const struct src_ops src_es_ops;
+
+#endif
