@@ -621,6 +621,58 @@ json_canonical(const struct json *j, struct buf *b)
 	yajl_gen_free(g);
 }
 
+/* Append s as a JSON string: quoted, escaped, UTF-8 repaired. */
+void
+json_append_string(struct buf *b, const char *s, size_t n)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	struct buf		 clean = BUF_INIT;
+	const unsigned char	*p;
+	size_t			 i, start = 0;
+	char			 esc[7];
+
+	if (!util_utf8_valid(s, n)) {
+		util_utf8_append(&clean, s, n);
+		s = clean.b_data;
+		n = clean.b_len;
+	}
+	p = (const unsigned char *)s;
+	buf_reserve(b, n + 2);
+	buf_addc(b, '"');
+	for (i = 0; i < n; i++) {
+		if (p[i] >= 0x20 && p[i] != '"' && p[i] != '\\')
+			continue;
+		buf_add(b, s + start, i - start);
+		start = i + 1;
+		switch (p[i]) {
+		case '"':
+			buf_add(b, "\\\"", 2);
+			break;
+		case '\\':
+			buf_add(b, "\\\\", 2);
+			break;
+		case '\n':
+			buf_add(b, "\\n", 2);
+			break;
+		case '\r':
+			buf_add(b, "\\r", 2);
+			break;
+		case '\t':
+			buf_add(b, "\\t", 2);
+			break;
+		default:
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[p[i] >> 4];
+			esc[5] = hex[p[i] & 0xf];
+			buf_add(b, esc, 6);
+			break;
+		}
+	}
+	buf_add(b, s + start, n - start);
+	buf_addc(b, '"');
+	buf_free(&clean);
+}
+
 /* A new generator; strings we hand it are already valid UTF-8. */
 yajl_gen
 jgen_new(void)

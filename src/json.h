@@ -106,6 +106,9 @@ char		*json_to_string(const struct json *, size_t *);
 /* Serialize with object keys sorted (for hashing). */
 void		 json_canonical(const struct json *, struct buf *);
 
+/* Append s (n bytes) as a JSON string: quoted, escaped, UTF-8 repaired. */
+void		 json_append_string(struct buf *, const char *, size_t);
+
 /* Generator helpers: a new generator with validation of UTF-8 off. */
 yajl_gen	 jgen_new(void);
 /* Append the generator's output to a buf and clear the generator. */

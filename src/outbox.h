@@ -64,6 +64,9 @@ int		 outbox_alert_event(struct outbox *, struct store_txn *,
 int		 outbox_search_event(struct outbox *, struct store_txn *,
 		    const char *, const struct search *,
 		    const struct outbox_search_error *);
+/* Switch to a new config and base URL after a reload. */
+void		 outbox_reload(struct outbox *, const struct config *,
+		    const char *);
 /* After a commit that added entries: wake the pump. */
 void		 outbox_kick(struct outbox *);
 /* The queue came up or went down. */

@@ -25,7 +25,9 @@ struct httpc;
 struct metrics;
 struct outbox;
 struct record;
+struct sched;
 struct search;
+struct source_state;
 struct sources;
 struct store;
 
@@ -53,6 +55,7 @@ struct run_env {
 	struct outbox		*re_outbox;
 	struct metrics		*re_metrics;
 	struct sources		*re_sources;
+	struct sched		*re_sched;
 };
 
 /* The run is over (committed, or failed to commit); the callee frees it. */
@@ -68,9 +71,18 @@ void		 run_start(struct run *, run_done_cb, void *);
 /* Stop it now: the driver is cancelled and the run fails with reason. */
 void		 run_abort(struct run *, const char *);
 
+/*
+ * Record windows that will never run (a gap past catch_up) for search s:
+ * a job record saying so, a search.failed event with the gap's bounds,
+ * and the checkpoint moved to to.  Committed through the group commit.
+ */
+void		 run_gap(struct run_env *, struct search *, int64_t, int64_t);
+
 /* Accessors. */
 struct search	*run_search(const struct run *);
 struct run_env	*run_env(const struct run *);
+/* The runtime state of the search's source, or NULL. */
+struct source_state *run_source(const struct run *);
 int64_t		 run_from(const struct run *);
 int64_t		 run_to(const struct run *);
 enum run_mode	 run_mode(const struct run *);

@@ -51,8 +51,12 @@ typedef void (*sched_run_cb)(struct run *, void *);
 int		 sched_run_now(struct sched *, struct search *, int64_t, int64_t,
 		    int, sched_run_cb, void *, char *, size_t);
 
-/* Stop scheduling; calls done once no run is in flight. */
-void		 sched_drain(struct sched *, void (*)(void *), void *);
+/*
+ * Stop scheduling; calls done once no run is in flight.  Runs still going
+ * after grace ms are aborted (they commit their failure, and the window
+ * runs again after a restart).
+ */
+void		 sched_drain(struct sched *, int64_t, void (*)(void *), void *);
 
 /* Figures for /metrics and /healthz. */
 size_t		 sched_inflight(const struct sched *);

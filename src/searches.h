@@ -59,9 +59,13 @@ int		 searches_update(struct searches *, uint64_t, const struct json *,
 int		 searches_delete(struct searches *, uint64_t, struct search_err *);
 /* A live search by id (borrowed), or NULL. */
 struct search	*searches_get(struct searches *, uint64_t);
-/* Call cb for every search in id order (borrowed). */
-void		 searches_each(struct searches *,
-		    void (*)(void *, struct search *), void *);
+/*
+ * Call cb for every search with an id above after, in id order (borrowed
+ * searches; cb must not change searches).  cb returns 0 to go on, 1 to
+ * stop.
+ */
+void		 searches_each(struct searches *, uint64_t,
+		    int (*)(void *, struct search *), void *);
 size_t		 searches_count(const struct searches *);
 /* Write the API form of a search, status included. */
 void		 searches_gen(struct searches *, yajl_gen, const struct search *);

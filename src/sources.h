@@ -53,8 +53,9 @@ struct sources;
 struct sources	*sources_new(const struct config *);
 void		 sources_free(struct sources *);
 /*
- * Rebind to a new config (SIGHUP): state of sources that keep their name
- * and URL is kept.
+ * Rebind to a new config (SIGHUP): sources that keep their name keep their
+ * state.  No state is freed before sources_free (runs hold them), and the
+ * caller keeps old configs alive until then too.
  */
 void		 sources_reload(struct sources *, const struct config *);
 /* The state of source name, or NULL. */

@@ -1,0 +1,1175 @@
+/*
+ * api.c -- the HTTP control endpoint (evhttp): /healthz, /metrics and the
+ * /api/v1 routes of CONTRACT.md 5.
+ *
+ * Every request goes through api_request_cb: it counts, checks the key
+ * and the role for /api/, matches the route and the method, and calls a
+ * handler.  Handlers answer at once, except a run, which answers when the
+ * run is over (evhttp keeps a request whose client left until we answer,
+ * then frees it).  Errors have one shape:
+ * {"error": {"code": ..., "message": ..., "field": ...}}.
+ */
+#include "autoconf.h"
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "alert.h"
+#include "api.h"
+#include "auth.h"
+#include "buf.h"
+#include "config.h"
+#include "httpc.h"
+#include "json.h"
+#include "log.h"
+#include "metrics.h"
+#include "outbox.h"
+#include "queue.h"
+#include "run.h"
+#include "sched.h"
+#include "search.h"
+#include "searches.h"
+#include "sources.h"
+#include "store.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define API_MAX_HEADERS		(16 * 1024)
+#define API_LIMIT_DEFAULT	100
+#define API_LIMIT_MAX		1000
+
+struct api {
+	struct api_env			*a_env;
+	const struct config		*a_cfg;
+	struct evhttp			*a_http;
+	struct evhttp_bound_socket	*a_sock;
+	char				 a_address[128];
+};
+
+/* One request being handled. */
+struct api_call {
+	struct api		*c_api;
+	struct evhttp_request	*c_req;
+	enum evhttp_cmd_type	 c_method;
+	const char		*c_path;	/* decoded path */
+	struct evkeyvalq	 c_query;
+	const char		*c_actor;
+	enum role		 c_role;
+};
+
+/* A run waiting to be answered. */
+struct api_pending_run {
+	struct api		*p_api;
+	struct evhttp_request	*p_req;
+};
+
+static void	api_request_cb(struct evhttp_request *, void *);
+
+/* The name of a method, for messages. */
+static const char *
+api_method_name(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET:
+		return ("GET");
+	case EVHTTP_REQ_POST:
+		return ("POST");
+	case EVHTTP_REQ_PUT:
+		return ("PUT");
+	case EVHTTP_REQ_PATCH:
+		return ("PATCH");
+	case EVHTTP_REQ_DELETE:
+		return ("DELETE");
+	case EVHTTP_REQ_HEAD:
+		return ("HEAD");
+	default:
+		return ("other");
+	}
+}
+
+/* Send a JSON body with a status. */
+static void
+api_send(struct api *a, struct evhttp_request *req, int status,
+    const char *body, size_t len)
+{
+	struct evbuffer	*out;
+	const char	*reason;
+
+	switch (status) {
+	case 200: reason = "OK"; break;
+	case 201: reason = "Created"; break;
+	case 400: reason = "Bad Request"; break;
+	case 401: reason = "Unauthorized"; break;
+	case 403: reason = "Forbidden"; break;
+	case 404: reason = "Not Found"; break;
+	case 405: reason = "Method Not Allowed"; break;
+	case 409: reason = "Conflict"; break;
+	case 413: reason = "Payload Too Large"; break;
+	case 422: reason = "Unprocessable Entity"; break;
+	case 429: reason = "Too Many Requests"; break;
+	case 503: reason = "Service Unavailable"; break;
+	default: reason = status >= 500 ? "Internal Server Error" : "OK";
+	}
+	if (status >= 400 && a != NULL && a->a_env->ae_run->re_metrics != NULL)
+		a->a_env->ae_run->re_metrics->m_api_errors++;
+	out = evbuffer_new();
+	evbuffer_add(out, body, len);
+	evbuffer_add(out, "\n", 1);
+	evhttp_send_reply(req, status, reason, out);
+	evbuffer_free(out);
+}
+
+/* Send the output of a generator. */
+static void
+api_send_gen(struct api *a, struct evhttp_request *req, int status,
+    yajl_gen g)
+{
+	const unsigned char	*p;
+	size_t			 n;
+
+	yajl_gen_get_buf(g, &p, &n);
+	api_send(a, req, status, (const char *)p, n);
+	yajl_gen_free(g);
+}
+
+/* Send an error of the common shape. */
+static void
+api_error(struct api *a, struct evhttp_request *req, int status,
+    const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void
+api_error(struct api *a, struct evhttp_request *req, int status,
+    const char *field, const char *fmt, ...)
+{
+	yajl_gen	 g;
+	va_list		 ap;
+	char		 msg[512];
+	const char	*code;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	switch (status) {
+	case 400: code = "bad_request"; break;
+	case 401: code = "unauthorized"; break;
+	case 403: code = "forbidden"; break;
+	case 404: code = "not_found"; break;
+	case 405: code = "method_not_allowed"; break;
+	case 409: code = "conflict"; break;
+	case 413: code = "too_large"; break;
+	case 422: code = "invalid"; break;
+	case 429: code = "too_many_requests"; break;
+	case 503: code = "unavailable"; break;
+	default: code = "internal"; break;
+	}
+	if (status == 401)
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "WWW-Authenticate", "Bearer realm=\"411\"");
+	g = jgen_new();
+	yajl_gen_map_open(g);
+	jgen_str(g, "error");
+	yajl_gen_map_open(g);
+	jgen_kstr(g, "code", code);
+	jgen_kstr(g, "message", msg);
+	if (field != NULL)
+		jgen_kstr(g, "field", field);
+	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+	api_send_gen(a, req, status, g);
+}
+
+/* Answer a wrong method with the methods the route takes. */
+static void
+api_bad_method(struct api_call *c, const char *allow)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(c->c_req),
+	    "Allow", allow);
+	api_error(c->c_api, c->c_req, 405, NULL, "%s is not allowed here "
+	    "(allowed: %s)", api_method_name(c->c_method), allow);
+}
+
+/* The body as a JSON tree; NULL after answering 400 (or with empty ok). */
+static struct json *
+api_body(struct api_call *c, int empty_ok, int *answered)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(c->c_req);
+	size_t		 len = evbuffer_get_length(in);
+	struct json	*j;
+	char		 err[256];
+	char		*p;
+
+	*answered = 0;
+	if (len == 0) {
+		if (empty_ok)
+			return (NULL);
+		api_error(c->c_api, c->c_req, 400, NULL,
+		    "a JSON body is required");
+		*answered = 1;
+		return (NULL);
+	}
+	p = (char *)evbuffer_pullup(in, -1);
+	if ((j = json_parse(p, len, err, sizeof err)) == NULL) {
+		api_error(c->c_api, c->c_req, 400, NULL,
+		    "the body is not valid JSON: %s", err);
+		*answered = 1;
+		return (NULL);
+	}
+	return (j);
+}
+
+/* Check that only the named query parameters are present. */
+static int
+api_params_ok(struct api_call *c, const char *const *allowed)
+{
+	struct evkeyval	*kv;
+	size_t		 i;
+
+	TAILQ_FOREACH(kv, &c->c_query, next) {
+		for (i = 0; allowed[i] != NULL; i++) {
+			if (strcmp(kv->key, allowed[i]) == 0)
+				break;
+		}
+		if (allowed[i] == NULL) {
+			api_error(c->c_api, c->c_req, 400, kv->key,
+			    "unknown query parameter \"%s\"", kv->key);
+			return (0);
+		}
+	}
+	return (1);
+}
+
+/* Parse limit and cursor; answers 400 and returns -1 when bad. */
+static int
+api_paging(struct api_call *c, size_t *limit, uint64_t *cursor)
+{
+	const char	*l, *cur;
+	uint64_t	 v;
+
+	*limit = API_LIMIT_DEFAULT;
+	*cursor = 0;
+	if ((l = evhttp_find_header(&c->c_query, "limit")) != NULL) {
+		if (util_parse_uint(l, API_LIMIT_MAX, &v) == -1 || v == 0) {
+			api_error(c->c_api, c->c_req, 400, "limit",
+			    "limit must be a whole number from 1 to %d",
+			    API_LIMIT_MAX);
+			return (-1);
+		}
+		*limit = v;
+	}
+	if ((cur = evhttp_find_header(&c->c_query, "cursor")) != NULL &&
+	    *cur != '\0') {
+		if (util_parse_uint(cur, UINT64_MAX, &v) == -1) {
+			api_error(c->c_api, c->c_req, 400, "cursor",
+			    "cursor is not one this API gave out");
+			return (-1);
+		}
+		*cursor = v;
+	}
+	return (0);
+}
+
+/* Write "next": cursor or null. */
+static void
+api_gen_next(yajl_gen g, uint64_t next)
+{
+	char	 s[32];
+
+	jgen_str(g, "next");
+	if (next == 0)
+		jgen_null(g);
+	else {
+		snprintf(s, sizeof s, "%llu", (unsigned long long)next);
+		jgen_str(g, s);
+	}
+}
+
+/* Answer a search change that failed with its status. */
+static void
+api_search_error(struct api_call *c, int status, const struct search_err *e)
+{
+	api_error(c->c_api, c->c_req, status, status == 422 ||
+	    (status == 409 && *e->se_field) ? e->se_field : NULL, "%s",
+	    e->se_message);
+}
+
+/* Listing state for GET /api/v1/searches. */
+struct api_list {
+	struct api_call		*l_call;
+	yajl_gen		 l_gen;
+	size_t			 l_limit;
+	size_t			 l_n;
+	uint64_t		 l_last;
+	int			 l_more;
+	const char		*l_type;
+	const char		*l_source;
+	const char		*l_tag;
+	int			 l_enabled;	/* -1 any */
+	const char		*l_q;
+};
+
+/* Case-insensitive substring test. */
+static int
+api_contains(const char *hay, const char *needle)
+{
+	size_t	 n = strlen(needle);
+
+	if (hay == NULL)
+		return (0);
+	for (; *hay != '\0'; hay++) {
+		if (strncasecmp(hay, needle, n) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* One search for the listing, if it passes the filters. */
+static int
+api_list_one(void *arg, struct search *s)
+{
+	struct api_list	*l = arg;
+	const char	*desc;
+	size_t		 i;
+	int		 ok;
+
+	if (l->l_type != NULL && strcmp(search_type_name(s->s_type),
+	    l->l_type) != 0)
+		return (0);
+	if (l->l_source != NULL && (s->s_source == NULL ||
+	    strcmp(s->s_source, l->l_source) != 0))
+		return (0);
+	if (l->l_enabled >= 0 && s->s_enabled != l->l_enabled)
+		return (0);
+	if (l->l_tag != NULL) {
+		for (ok = 0, i = 0; i < s->s_ntags; i++)
+			ok |= strcmp(s->s_tags[i], l->l_tag) == 0;
+		if (!ok)
+			return (0);
+	}
+	if (l->l_q != NULL) {
+		desc = json_str(json_get(s->s_def, "description"));
+		if (!api_contains(s->s_name, l->l_q) &&
+		    !api_contains(desc, l->l_q))
+			return (0);
+	}
+	if (l->l_n == l->l_limit) {
+		l->l_more = 1;
+		return (1);
+	}
+	searches_gen(l->l_call->c_api->a_env->ae_searches, l->l_gen, s);
+	l->l_n++;
+	l->l_last = s->s_id;
+	return (0);
+}
+
+/* GET /api/v1/searches */
+static void
+api_searches_list(struct api_call *c)
+{
+	static const char *const params[] = { "type", "source", "tag",
+	    "enabled", "q", "limit", "cursor", NULL };
+	struct api_list	 l;
+	const char	*en;
+	uint64_t	 cursor;
+
+	if (!api_params_ok(c, params))
+		return;
+	memset(&l, 0, sizeof l);
+	if (api_paging(c, &l.l_limit, &cursor) == -1)
+		return;
+	l.l_call = c;
+	l.l_type = evhttp_find_header(&c->c_query, "type");
+	l.l_source = evhttp_find_header(&c->c_query, "source");
+	l.l_tag = evhttp_find_header(&c->c_query, "tag");
+	l.l_q = evhttp_find_header(&c->c_query, "q");
+	l.l_enabled = -1;
+	if ((en = evhttp_find_header(&c->c_query, "enabled")) != NULL) {
+		if (strcmp(en, "true") == 0)
+			l.l_enabled = 1;
+		else if (strcmp(en, "false") == 0)
+			l.l_enabled = 0;
+		else {
+			api_error(c->c_api, c->c_req, 400, "enabled",
+			    "enabled must be true or false");
+			return;
+		}
+	}
+	l.l_gen = jgen_new();
+	yajl_gen_map_open(l.l_gen);
+	jgen_str(l.l_gen, "items");
+	yajl_gen_array_open(l.l_gen);
+	searches_each(c->c_api->a_env->ae_searches, cursor, api_list_one, &l);
+	yajl_gen_array_close(l.l_gen);
+	api_gen_next(l.l_gen, l.l_more ? l.l_last : 0);
+	yajl_gen_map_close(l.l_gen);
+	api_send_gen(c->c_api, c->c_req, 200, l.l_gen);
+}
+
+/* Answer with one search. */
+static void
+api_send_search(struct api_call *c, int status, struct search *s)
+{
+	yajl_gen	 g;
+
+	g = jgen_new();
+	searches_gen(c->c_api->a_env->ae_searches, g, s);
+	api_send_gen(c->c_api, c->c_req, status, g);
+}
+
+/* POST /api/v1/searches */
+static void
+api_searches_create(struct api_call *c)
+{
+	struct search_err	 err;
+	struct search		*s;
+	struct json		*body;
+	int			 answered, status;
+
+	if ((body = api_body(c, 0, &answered)) == NULL)
+		return;
+	memset(&err, 0, sizeof err);
+	status = searches_create(c->c_api->a_env->ae_searches, body, &s, &err);
+	json_free(body);
+	if (status != 201) {
+		api_search_error(c, status, &err);
+		return;
+	}
+	log_info("search %llu \"%s\" created by %s",
+	    (unsigned long long)s->s_id, s->s_name, c->c_actor);
+	api_send_search(c, 201, s);
+	search_unref(s);
+}
+
+/* Parse a path id; answers and returns 0 when bad. */
+static uint64_t
+api_path_id(struct api_call *c, const char *s, size_t len, const char *what)
+{
+	char		 tmp[32];
+	uint64_t	 v;
+
+	if (len == 0 || len >= sizeof tmp)
+		goto bad;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	if (util_parse_uint(tmp, UINT64_MAX, &v) == -1 || v == 0)
+		goto bad;
+	return (v);
+bad:
+	api_error(c->c_api, c->c_req, 404, NULL, "no %s \"%.*s\"", what,
+	    (int)(len > 64 ? 64 : len), s);
+	return (0);
+}
+
+/* GET, PUT, PATCH, DELETE /api/v1/searches/{id} */
+static void
+api_search_one(struct api_call *c, uint64_t id)
+{
+	struct searches		*ss = c->c_api->a_env->ae_searches;
+	struct search_err	 err;
+	struct search		*s;
+	struct json		*body;
+	yajl_gen		 g;
+	int			 answered, status;
+
+	memset(&err, 0, sizeof err);
+	switch (c->c_method) {
+	case EVHTTP_REQ_GET:
+		if ((s = searches_get(ss, id)) == NULL) {
+			api_error(c->c_api, c->c_req, 404, NULL,
+			    "no search %llu", (unsigned long long)id);
+			return;
+		}
+		api_send_search(c, 200, s);
+		return;
+	case EVHTTP_REQ_PUT:
+	case EVHTTP_REQ_PATCH:
+		if ((body = api_body(c, 0, &answered)) == NULL)
+			return;
+		status = searches_update(ss, id, body,
+		    c->c_method == EVHTTP_REQ_PATCH, &s, &err);
+		json_free(body);
+		if (status != 200) {
+			api_search_error(c, status, &err);
+			return;
+		}
+		log_info("search %llu changed to version %llu by %s",
+		    (unsigned long long)id, (unsigned long long)s->s_version,
+		    c->c_actor);
+		api_send_search(c, 200, s);
+		search_unref(s);
+		return;
+	case EVHTTP_REQ_DELETE:
+		status = searches_delete(ss, id, &err);
+		if (status != 200) {
+			api_search_error(c, status, &err);
+			return;
+		}
+		log_info("search %llu deleted by %s", (unsigned long long)id,
+		    c->c_actor);
+		g = jgen_new();
+		yajl_gen_map_open(g);
+		jgen_kint(g, "deleted", (int64_t)id);
+		yajl_gen_map_close(g);
+		api_send_gen(c->c_api, c->c_req, 200, g);
+		return;
+	default:
+		api_bad_method(c, "GET, PUT, PATCH, DELETE");
+	}
+}
+
+/* A run asked for through the API is over. */
+static void
+api_run_done(struct run *r, void *arg)
+{
+	struct api_pending_run	*p = arg;
+	yajl_gen		 g;
+
+	g = jgen_new();
+	run_gen_dry(g, r);
+	api_send_gen(p->p_api, p->p_req, 200, g);
+	run_free(r);
+	free(p);
+}
+
+/* POST /api/v1/searches/{id}/run */
+static void
+api_search_run(struct api_call *c, uint64_t id)
+{
+	struct api_pending_run	*p;
+	struct search		*s;
+	struct json		*body;
+	const struct json	*at, *dry;
+	int64_t			 end, v;
+	int			 answered, isdry = 0;
+	char			 err[256];
+
+	if (c->c_method != EVHTTP_REQ_POST) {
+		api_bad_method(c, "POST");
+		return;
+	}
+	if ((s = searches_get(c->c_api->a_env->ae_searches, id)) == NULL) {
+		api_error(c->c_api, c->c_req, 404, NULL, "no search %llu",
+		    (unsigned long long)id);
+		return;
+	}
+	body = api_body(c, 1, &answered);
+	if (answered)
+		return;
+	if (body != NULL && body->j_type != JSON_OBJECT) {
+		api_error(c->c_api, c->c_req, 400, NULL,
+		    "the body must be an object {\"at\": TIME, \"dry_run\": BOOL}");
+		json_free(body);
+		return;
+	}
+	end = util_now_ms();
+	if ((at = json_get(body, "at")) != NULL && at->j_type != JSON_NULL) {
+		if (json_str(at) != NULL) {
+			if (util_parse_time_ms(json_str(at), at->j_u.str.len,
+			    &end) == -1) {
+				api_error(c->c_api, c->c_req, 422, "at", "not a "
+				    "time: use RFC 3339 (2026-11-23T19:30:00Z) "
+				    "or epoch seconds");
+				json_free(body);
+				return;
+			}
+		} else if (json_int(at, &v) && v > 0)
+			end = v * 1000;
+		else {
+			api_error(c->c_api, c->c_req, 422, "at", "not a time: "
+			    "use RFC 3339 (2026-11-23T19:30:00Z) or epoch "
+			    "seconds");
+			json_free(body);
+			return;
+		}
+	}
+	if ((dry = json_get(body, "dry_run")) != NULL &&
+	    dry->j_type != JSON_NULL && !json_bool(dry, &isdry)) {
+		api_error(c->c_api, c->c_req, 422, "dry_run",
+		    "must be true or false");
+		json_free(body);
+		return;
+	}
+	if (body != NULL) {
+		size_t i;
+
+		for (i = 0; i < body->j_u.obj.n; i++) {
+			const char *k = body->j_u.obj.m[i].m_key;
+
+			if (strcmp(k, "at") != 0 && strcmp(k, "dry_run") != 0) {
+				api_error(c->c_api, c->c_req, 422, k,
+				    "unknown field");
+				json_free(body);
+				return;
+			}
+		}
+	}
+	json_free(body);
+	end -= s->s_delay * 1000;
+	p = xcalloc(1, sizeof *p);
+	p->p_api = c->c_api;
+	p->p_req = c->c_req;
+	if (sched_run_now(c->c_api->a_env->ae_sched, s, end - s->s_range * 1000,
+	    end, isdry, api_run_done, p, err, sizeof err) == -1) {
+		free(p);
+		api_error(c->c_api, c->c_req, 503, NULL, "%s", err);
+		return;
+	}
+}
+
+/* GET /api/v1/searches/{id}/jobs */
+static void
+api_search_jobs(struct api_call *c, uint64_t id)
+{
+	static const char *const params[] = { "limit", "cursor", NULL };
+	struct store_txn	*txn;
+	struct store_cursor	*cur;
+	const void		*k, *v;
+	size_t			 limit, klen, vlen, n = 0;
+	uint64_t		 cursor, last = 0;
+	uint8_t			 seek[16];
+	yajl_gen		 g;
+	int			 rc, more = 0;
+
+	if (c->c_method != EVHTTP_REQ_GET) {
+		api_bad_method(c, "GET");
+		return;
+	}
+	if (!api_params_ok(c, params) || api_paging(c, &limit, &cursor) == -1)
+		return;
+	if (searches_get(c->c_api->a_env->ae_searches, id) == NULL) {
+		api_error(c->c_api, c->c_req, 404, NULL, "no search %llu",
+		    (unsigned long long)id);
+		return;
+	}
+	if ((txn = store_read(c->c_api->a_env->ae_run->re_store)) == NULL ||
+	    (cur = store_cursor(txn, STORE_JOBS)) == NULL) {
+		store_done(txn);
+		api_error(c->c_api, c->c_req, 500, NULL, "the store failed");
+		return;
+	}
+	g = jgen_new();
+	yajl_gen_map_open(g);
+	jgen_str(g, "items");
+	yajl_gen_array_open(g);
+	util_be64_put(seek, id);
+	util_be64_put(seek + 8, cursor == 0 ? UINT64_MAX : cursor - 1);
+	for (rc = cursor == 1 ? 1 : store_cursor_seek_le(cur, seek, 16, &k,
+	    &klen, &v, &vlen); rc == 0;
+	    rc = store_cursor_prev(cur, &k, &klen, &v, &vlen)) {
+		if (klen != 16 || memcmp(k, seek, 8) != 0)
+			break;
+		if (n == limit) {
+			more = 1;
+			break;
+		}
+		jgen_raw(g, v, vlen);
+		last = util_be64_get((const uint8_t *)k + 8);
+		n++;
+	}
+	store_cursor_free(cur);
+	store_done(txn);
+	yajl_gen_array_close(g);
+	api_gen_next(g, more ? last : 0);
+	yajl_gen_map_close(g);
+	api_send_gen(c->c_api, c->c_req, 200, g);
+}
+
+/* One alert into the listing. */
+static void
+api_alert_one(void *arg, const struct alert *a)
+{
+	alert_gen(arg, a);
+}
+
+/* GET /api/v1/alerts */
+static void
+api_alerts_list(struct api_call *c)
+{
+	static const char *const params[] = { "state", "search", "limit",
+	    "cursor", NULL };
+	struct alert_query	 q;
+	struct store_txn	*txn;
+	enum alert_state	 st;
+	const char		*p;
+	uint64_t		 next, v;
+	yajl_gen		 g;
+	int			 n;
+
+	if (!api_params_ok(c, params))
+		return;
+	memset(&q, 0, sizeof q);
+	q.aq_state = -1;
+	if (api_paging(c, &q.aq_limit, &q.aq_before) == -1)
+		return;
+	if ((p = evhttp_find_header(&c->c_query, "state")) != NULL) {
+		if (alert_state_parse(p, &st) == -1) {
+			api_error(c->c_api, c->c_req, 400, "state",
+			    "state must be new, in_progress or resolved");
+			return;
+		}
+		q.aq_state = (int)st;
+	}
+	if ((p = evhttp_find_header(&c->c_query, "search")) != NULL) {
+		if (util_parse_uint(p, UINT64_MAX, &v) == -1 || v == 0) {
+			api_error(c->c_api, c->c_req, 400, "search",
+			    "search must be a search id");
+			return;
+		}
+		q.aq_search = v;
+	}
+	if ((txn = store_read(c->c_api->a_env->ae_run->re_store)) == NULL) {
+		api_error(c->c_api, c->c_req, 500, NULL, "the store failed");
+		return;
+	}
+	g = jgen_new();
+	yajl_gen_map_open(g);
+	jgen_str(g, "items");
+	yajl_gen_array_open(g);
+	n = alert_list(txn, &q, api_alert_one, g, &next);
+	store_done(txn);
+	if (n == -1) {
+		yajl_gen_free(g);
+		api_error(c->c_api, c->c_req, 500, NULL, "the store failed");
+		return;
+	}
+	yajl_gen_array_close(g);
+	api_gen_next(g, next);
+	yajl_gen_map_close(g);
+	api_send_gen(c->c_api, c->c_req, 200, g);
+}
+
+/* GET /api/v1/alerts/{id} */
+static void
+api_alert_get(struct api_call *c, uint64_t id)
+{
+	struct store_txn	*txn;
+	struct alert		*a;
+	yajl_gen		 g;
+	int			 rc;
+
+	if (c->c_method != EVHTTP_REQ_GET) {
+		api_bad_method(c, "GET");
+		return;
+	}
+	if ((txn = store_read(c->c_api->a_env->ae_run->re_store)) == NULL) {
+		api_error(c->c_api, c->c_req, 500, NULL, "the store failed");
+		return;
+	}
+	rc = alert_get(txn, id, &a);
+	store_done(txn);
+	if (rc == 1) {
+		api_error(c->c_api, c->c_req, 404, NULL, "no alert %llu",
+		    (unsigned long long)id);
+		return;
+	}
+	if (rc == -1) {
+		api_error(c->c_api, c->c_req, 500, NULL,
+		    "alert %llu could not be read", (unsigned long long)id);
+		return;
+	}
+	g = jgen_new();
+	alert_gen(g, a);
+	alert_free(a);
+	api_send_gen(c->c_api, c->c_req, 200, g);
+}
+
+/* GET /healthz */
+static void
+api_healthz(struct api_call *c)
+{
+	struct api_env		*env = c->c_api->a_env;
+	struct run_env		*re = env->ae_run;
+	const char		*serr = store_last_error(re->re_store);
+	uint64_t		 depth = outbox_depth(re->re_outbox);
+	int			 up = queue_up(env->ae_queue), degraded;
+	yajl_gen		 g;
+
+	degraded = !up || serr != NULL || sources_degraded(re->re_sources);
+	g = jgen_new();
+	yajl_gen_map_open(g);
+	jgen_kstr(g, "status", degraded ? "degraded" : "ok");
+	jgen_str(g, "store");
+	yajl_gen_map_open(g);
+	jgen_kstr(g, "status", serr == NULL ? "ok" : "error");
+	jgen_kstr(g, "error", serr);
+	jgen_kint(g, "mapsize", (int64_t)store_mapsize(re->re_store));
+	yajl_gen_map_close(g);
+	jgen_kstr(g, "redis", up ? "up" : "down");
+	if (!up)
+		jgen_kstr(g, "redis_error", queue_error(env->ae_queue));
+	jgen_kint(g, "outbox", (int64_t)depth);
+	jgen_kint(g, "searches", (int64_t)sched_searches(env->ae_sched));
+	jgen_kint(g, "runs_in_flight", (int64_t)sched_inflight(env->ae_sched));
+	jgen_kint(g, "scheduler_lag_ms", sched_lag(env->ae_sched));
+	jgen_str(g, "sources");
+	sources_gen(g, re->re_sources);
+	jgen_kstr(g, "version", env->ae_version);
+	yajl_gen_map_close(g);
+	api_send_gen(c->c_api, c->c_req, 200, g);
+}
+
+/* GET /metrics */
+static void
+api_metrics(struct api_call *c)
+{
+	struct api_env		*env = c->c_api->a_env;
+	struct run_env		*re = env->ae_run;
+	struct metrics		*m = re->re_metrics;
+	struct source_state	*ss;
+	struct evbuffer		*out;
+	struct buf		 b = BUF_INIT;
+	size_t			 i, n;
+
+	metrics_header(&b, "four11_runs_total", "counter",
+	    "Search runs finished, by result.");
+	buf_printf(&b, "four11_runs_total{result=\"ok\"} %llu\n",
+	    (unsigned long long)m->m_runs_ok);
+	buf_printf(&b, "four11_runs_total{result=\"failed\"} %llu\n",
+	    (unsigned long long)m->m_runs_failed);
+	metrics_family(&b, "four11_runs_retried_total", "counter",
+	    "Failed runs scheduled again.", (double)m->m_runs_retried);
+	metrics_family(&b, "four11_runs_truncated_total", "counter",
+	    "Runs that found more than max_alerts.",
+	    (double)m->m_runs_truncated);
+	metrics_family(&b, "four11_windows_skipped_total", "counter",
+	    "Windows not run because the gap was longer than catch_up.",
+	    (double)m->m_windows_skipped);
+	metrics_family(&b, "four11_hits_total", "counter",
+	    "Records received from sources.", (double)m->m_hits);
+	metrics_family(&b, "four11_records_dropped_total", "counter",
+	    "Records dropped by filters.", (double)m->m_dropped);
+	metrics_family(&b, "four11_alerts_total", "counter",
+	    "Alerts committed.", (double)m->m_alerts);
+	metrics_family(&b, "four11_commit_failures_total", "counter",
+	    "Runs whose results could not be stored.",
+	    (double)m->m_commit_failures);
+	metrics_family(&b, "four11_store_batches_total", "counter",
+	    "Group commits of the store.",
+	    (double)store_batches(re->re_store));
+	metrics_family(&b, "four11_outbox_depth", "gauge",
+	    "Events committed and not yet in Redis.",
+	    (double)outbox_depth(re->re_outbox));
+	metrics_family(&b, "four11_outbox_sent_total", "counter",
+	    "Outbox entries delivered to Redis.",
+	    (double)outbox_sent(re->re_outbox));
+	metrics_family(&b, "four11_redis_up", "gauge",
+	    "1 when the Redis connection is up.",
+	    queue_up(env->ae_queue) ? 1 : 0);
+	metrics_family(&b, "four11_runs_in_flight", "gauge",
+	    "Runs under way.", (double)sched_inflight(env->ae_sched));
+	metrics_family(&b, "four11_runs_waiting", "gauge",
+	    "Runs due and waiting for a slot.",
+	    (double)sched_waiting(env->ae_sched));
+	metrics_family(&b, "four11_scheduler_lag_seconds", "gauge",
+	    "How late the most overdue run is.",
+	    (double)sched_lag(env->ae_sched) / 1000.0);
+	metrics_family(&b, "four11_searches", "gauge",
+	    "Searches known to the scheduler.",
+	    (double)sched_searches(env->ae_sched));
+	metrics_family(&b, "four11_http_transfers", "gauge",
+	    "HTTP requests to sources under way.",
+	    (double)httpc_running(re->re_httpc));
+	metrics_family(&b, "four11_api_requests_total", "counter",
+	    "Requests to this API.", (double)m->m_api_requests);
+	metrics_family(&b, "four11_api_errors_total", "counter",
+	    "Requests answered with an error status.",
+	    (double)m->m_api_errors);
+	metrics_family(&b, "process_cpu_seconds_total", "counter",
+	    "CPU time used by 411d.", (double)util_cpu_us() / 1e6);
+	metrics_family(&b, "process_start_time_seconds", "gauge",
+	    "When 411d started.", (double)m->m_started_ms / 1000.0);
+
+	n = sources_count(re->re_sources);
+	if (n > 0) {
+		metrics_header(&b, "four11_source_up", "gauge",
+		    "1 unless the source's last runs failed.");
+		for (i = 0; i < n; i++) {
+			ss = sources_at(re->re_sources, i);
+			buf_adds(&b, "four11_source_up{source=\"");
+			metrics_label(&b, ss->ss_cfg->cs_name);
+			buf_printf(&b, "\"} %d\n",
+			    ss->ss_health == SOURCE_DOWN ? 0 : 1);
+		}
+		metrics_header(&b, "four11_source_runs_total", "counter",
+		    "Runs against each source, by result.");
+		for (i = 0; i < n; i++) {
+			ss = sources_at(re->re_sources, i);
+			buf_adds(&b, "four11_source_runs_total{source=\"");
+			metrics_label(&b, ss->ss_cfg->cs_name);
+			buf_printf(&b, "\",result=\"ok\"} %llu\n",
+			    (unsigned long long)ss->ss_ok);
+			buf_adds(&b, "four11_source_runs_total{source=\"");
+			metrics_label(&b, ss->ss_cfg->cs_name);
+			buf_printf(&b, "\",result=\"failed\"} %llu\n",
+			    (unsigned long long)ss->ss_failed);
+		}
+		metrics_header(&b, "four11_source_latency_seconds", "gauge",
+		    "Duration of the last run against each source.");
+		for (i = 0; i < n; i++) {
+			ss = sources_at(re->re_sources, i);
+			buf_adds(&b, "four11_source_latency_seconds{source=\"");
+			metrics_label(&b, ss->ss_cfg->cs_name);
+			buf_printf(&b, "\"} %.6f\n",
+			    (double)ss->ss_latency_us / 1e6);
+		}
+		metrics_header(&b, "four11_source_in_flight", "gauge",
+		    "Runs under way against each source.");
+		for (i = 0; i < n; i++) {
+			ss = sources_at(re->re_sources, i);
+			buf_adds(&b, "four11_source_in_flight{source=\"");
+			metrics_label(&b, ss->ss_cfg->cs_name);
+			buf_printf(&b, "\"} %d\n", ss->ss_inflight);
+		}
+	}
+	buf_printf(&b, "# HELP four11_build_info Version of 411d.\n"
+	    "# TYPE four11_build_info gauge\n"
+	    "four11_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+	evhttp_add_header(evhttp_request_get_output_headers(c->c_req),
+	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	out = evbuffer_new();
+	evbuffer_add(out, b.b_data, b.b_len);
+	evhttp_send_reply(c->c_req, 200, "OK", out);
+	evbuffer_free(out);
+	buf_free(&b);
+}
+
+/* Does path begin with prefix, then end or a '/'?  Sets *rest. */
+static int
+api_match(const char *path, const char *prefix, const char **rest)
+{
+	size_t	 n = strlen(prefix);
+
+	if (strncmp(path, prefix, n) != 0)
+		return (0);
+	if (path[n] != '\0' && path[n] != '/')
+		return (0);
+	*rest = path + n;
+	return (1);
+}
+
+/* Route /api/v1/... (authorized already). */
+static void
+api_route(struct api_call *c)
+{
+	const char	*rest, *slash;
+	uint64_t	 id;
+	size_t		 len;
+
+	if (api_match(c->c_path, "/api/v1/searches", &rest)) {
+		if (*rest == '\0' || strcmp(rest, "/") == 0) {
+			if (c->c_method == EVHTTP_REQ_GET)
+				api_searches_list(c);
+			else if (c->c_method == EVHTTP_REQ_POST)
+				api_searches_create(c);
+			else
+				api_bad_method(c, "GET, POST");
+			return;
+		}
+		rest++;
+		slash = strchr(rest, '/');
+		len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+		if ((id = api_path_id(c, rest, len, "search")) == 0)
+			return;
+		if (slash == NULL || strcmp(slash, "/") == 0)
+			api_search_one(c, id);
+		else if (strcmp(slash, "/run") == 0)
+			api_search_run(c, id);
+		else if (strcmp(slash, "/jobs") == 0)
+			api_search_jobs(c, id);
+		else
+			api_error(c->c_api, c->c_req, 404, NULL,
+			    "no route %s", c->c_path);
+		return;
+	}
+	if (api_match(c->c_path, "/api/v1/alerts", &rest)) {
+		if (*rest == '\0' || strcmp(rest, "/") == 0) {
+			if (c->c_method == EVHTTP_REQ_GET)
+				api_alerts_list(c);
+			else
+				api_bad_method(c, "GET");
+			return;
+		}
+		rest++;
+		slash = strchr(rest, '/');
+		len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+		if ((id = api_path_id(c, rest, len, "alert")) == 0)
+			return;
+		if (slash == NULL || strcmp(slash, "/") == 0)
+			api_alert_get(c, id);
+		else
+			api_error(c->c_api, c->c_req, 404, NULL,
+			    "no route %s", c->c_path);
+		return;
+	}
+	api_error(c->c_api, c->c_req, 404, NULL, "no route %s", c->c_path);
+}
+
+/* Every request comes here. */
+static void
+api_request_cb(struct evhttp_request *req, void *arg)
+{
+	struct api		*a = arg;
+	struct api_call		 c;
+	const struct evhttp_uri	*uri;
+	const char		*q;
+	char			*path = NULL;
+	size_t			 pathlen = 0;
+	enum role		 need;
+
+	memset(&c, 0, sizeof c);
+	TAILQ_INIT(&c.c_query);
+	c.c_api = a;
+	c.c_req = req;
+	c.c_method = evhttp_request_get_command(req);
+	if (a->a_env->ae_run->re_metrics != NULL)
+		a->a_env->ae_run->re_metrics->m_api_requests++;
+	uri = evhttp_request_get_evhttp_uri(req);
+	if (uri == NULL || evhttp_uri_get_path(uri) == NULL) {
+		api_error(a, req, 400, NULL, "bad request line");
+		return;
+	}
+	if ((path = evhttp_uridecode(evhttp_uri_get_path(uri), 0,
+	    &pathlen)) == NULL || strlen(path) != pathlen) {
+		api_error(a, req, 400, NULL, "bad path");
+		goto done;
+	}
+	c.c_path = path;
+	q = evhttp_uri_get_query(uri);
+	if (q != NULL && evhttp_parse_query_str(q, &c.c_query) == -1) {
+		api_error(a, req, 400, NULL, "bad query string");
+		goto done;
+	}
+	if (strcmp(path, "/healthz") == 0) {
+		if (c.c_method != EVHTTP_REQ_GET)
+			api_bad_method(&c, "GET");
+		else
+			api_healthz(&c);
+		goto done;
+	}
+	if (strcmp(path, "/metrics") == 0) {
+		if (c.c_method != EVHTTP_REQ_GET)
+			api_bad_method(&c, "GET");
+		else
+			api_metrics(&c);
+		goto done;
+	}
+	if (strncmp(path, "/api/", 5) != 0) {
+		api_error(a, req, 404, NULL, "no route %s", path);
+		goto done;
+	}
+	c.c_role = auth_role(a->a_cfg, evhttp_request_get_input_headers(req),
+	    &c.c_actor);
+	if (c.c_role == ROLE_NONE) {
+		api_error(a, req, 401, NULL, "an API key is required "
+		    "(Authorization: Bearer KEY or X-API-Key: KEY)");
+		goto done;
+	}
+	need = c.c_method == EVHTTP_REQ_GET || c.c_method == EVHTTP_REQ_HEAD ?
+	    ROLE_VIEWER : ROLE_EDITOR;
+	if (c.c_role < need) {
+		api_error(a, req, 403, NULL, "key \"%s\" has the role %s; "
+		    "this needs %s", c.c_actor, config_role_name(c.c_role),
+		    config_role_name(need));
+		goto done;
+	}
+	api_route(&c);
+done:
+	evhttp_clear_headers(&c.c_query);
+	free(path);
+}
+
+/* Listen on the config's address. */
+struct api *
+api_new(struct api_env *env, char *err, size_t errlen)
+{
+	const struct config	*cfg = env->ae_run->re_cfg;
+	struct api		*a;
+	struct sockaddr_storage	 ss;
+	socklen_t		 slen = sizeof ss;
+	char			 host[INET6_ADDRSTRLEN];
+	int			 port = 0;
+
+	a = xcalloc(1, sizeof *a);
+	a->a_env = env;
+	a->a_cfg = cfg;
+	a->a_http = evhttp_new(env->ae_run->re_base);
+	evhttp_set_timeout(a->a_http, (int)cfg->c_api_timeout);
+	evhttp_set_max_headers_size(a->a_http, API_MAX_HEADERS);
+	evhttp_set_max_body_size(a->a_http, cfg->c_api_max_body);
+	evhttp_set_default_content_type(a->a_http, "application/json");
+	evhttp_set_allowed_methods(a->a_http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_HEAD);
+	evhttp_set_gencb(a->a_http, api_request_cb, a);
+	a->a_sock = evhttp_bind_socket_with_handle(a->a_http,
+	    cfg->c_listen_host, (ev_uint16_t)cfg->c_listen_port);
+	if (a->a_sock == NULL) {
+		snprintf(err, errlen, "cannot listen on %s:%d: %s",
+		    cfg->c_listen_host, cfg->c_listen_port, strerror(errno));
+		evhttp_free(a->a_http);
+		free(a);
+		return (NULL);
+	}
+	if (getsockname(evhttp_bound_socket_get_fd(a->a_sock),
+	    (struct sockaddr *)&ss, &slen) == 0) {
+		if (ss.ss_family == AF_INET) {
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
+			    host, sizeof host);
+			port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+			snprintf(a->a_address, sizeof a->a_address, "%s:%d",
+			    host, port);
+		} else if (ss.ss_family == AF_INET6) {
+			inet_ntop(AF_INET6,
+			    &((struct sockaddr_in6 *)&ss)->sin6_addr, host,
+			    sizeof host);
+			port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+			snprintf(a->a_address, sizeof a->a_address, "[%s]:%d",
+			    host, port);
+		}
+	}
+	if (a->a_address[0] == '\0')
+		snprintf(a->a_address, sizeof a->a_address, "%s:%d",
+		    cfg->c_listen_host, cfg->c_listen_port);
+	return (a);
+}
+
+/* Stop listening and free; accepts NULL. */
+void
+api_free(struct api *a)
+{
+	if (a == NULL)
+		return;
+	evhttp_free(a->a_http);
+	free(a);
+}
+
+/* The bound address. */
+const char *
+api_address(const struct api *a)
+{
+	return (a->a_address);
+}
+
+/* Switch to a new config. */
+void
+api_reload(struct api *a, const struct config *cfg)
+{
+	a->a_cfg = cfg;
+	evhttp_set_timeout(a->a_http, (int)cfg->c_api_timeout);
+	evhttp_set_max_body_size(a->a_http, cfg->c_api_max_body);
+}

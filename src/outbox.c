@@ -1,0 +1,626 @@
+/*
+ * outbox.c -- events committed with the runs, and the pump that moves them
+ * to Redis.
+ *
+ * An outbox entry (STORE_OUTBOX, key be64 seq) is one stream entry to add:
+ *
+ *	u8  flags (1: also PUBLISH the payload on the events channel)
+ *	be64 ms, the first part of the stream id "<ms>-<seq>"
+ *	be16 length + the stream name after the prefix ("events",
+ *	    "notify:webhook")
+ *	be16 length + the event type
+ *	be16 length + the event id
+ *	the payload (JSON), to the end
+ *
+ * The ms part never goes backwards (the last one is kept in STORE_META
+ * under "outbox_ms") and seq always grows, so ids grow in every stream.
+ * The pump reads entries in seq order and sends XADD with the entry's id,
+ * pipelined, up to OUTBOX_BATCH at a time.  Redis answers with the id, or
+ * refuses an id at or below the stream's last one: that entry was added
+ * before (a lost reply, a crash before the delete) and counts as sent.
+ * Sent entries are deleted in batched transactions.  When the connection
+ * drops, everything not yet deleted is sent again from the start.
+ */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "alert.h"
+#include "buf.h"
+#include "config.h"
+#include "json.h"
+#include "log.h"
+#include "outbox.h"
+#include "queue.h"
+#include "search.h"
+#include "store.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define OUTBOX_RETRY_MS		5000	/* after Redis refused an entry */
+#define OUTBOX_DUP_TEXT		"equal or smaller"
+
+struct outbox_send {
+	struct outbox	*s_ob;
+	uint64_t	 s_seq;
+	int		 s_publish;
+	char		*s_payload;	/* for PUBLISH, or NULL */
+	size_t		 s_plen;
+	uint32_t	 s_gen;		/* connection generation */
+};
+
+struct outbox {
+	struct event_base	*o_base;
+	struct store		*o_store;
+	struct queue		*o_queue;
+	char			*o_prefix;
+	char			*o_instance;
+	char			*o_base_url;
+	const struct config	*o_cfg;
+	struct event		*o_pump_ev;
+	struct event		*o_retry_ev;
+	uint64_t		 o_cursor;	/* next seq to send */
+	size_t			 o_inflight;
+	uint32_t		 o_gen;
+	int			 o_blocked;	/* waiting after a refusal */
+	uint64_t		*o_done;	/* sent, to delete */
+	size_t			 o_ndone;
+	size_t			 o_donecap;
+	int			 o_deleting;
+	uint64_t		 o_sent;
+};
+
+static void	outbox_pump_cb(evutil_socket_t, short, void *);
+static void	outbox_retry_cb(evutil_socket_t, short, void *);
+static void	outbox_reply_cb(void *, redisReply *, const char *);
+static void	outbox_flush_done(struct outbox *);
+static void	outbox_mark_sent(struct outbox *, uint64_t);
+static void	outbox_ignore_cb(void *, redisReply *, const char *);
+
+/* A pump for store, sending through q. */
+struct outbox *
+outbox_new(struct event_base *base, struct store *store, struct queue *q,
+    const struct outbox_opts *opts)
+{
+	struct outbox	*ob;
+
+	ob = xcalloc(1, sizeof *ob);
+	ob->o_base = base;
+	ob->o_store = store;
+	ob->o_queue = q;
+	ob->o_prefix = xstrdup(opts->oo_prefix != NULL ? opts->oo_prefix :
+	    "411:");
+	ob->o_instance = xstrdup(opts->oo_instance != NULL ?
+	    opts->oo_instance : "411d");
+	if (opts->oo_base_url != NULL)
+		ob->o_base_url = xstrdup(opts->oo_base_url);
+	ob->o_cfg = opts->oo_cfg;
+	ob->o_pump_ev = event_new(base, -1, 0, outbox_pump_cb, ob);
+	ob->o_retry_ev = evtimer_new(base, outbox_retry_cb, ob);
+	return (ob);
+}
+
+/* Free; entries not yet sent stay in the store. */
+void
+outbox_free(struct outbox *ob)
+{
+	if (ob == NULL)
+		return;
+	event_free(ob->o_pump_ev);
+	event_free(ob->o_retry_ev);
+	free(ob->o_prefix);
+	free(ob->o_instance);
+	free(ob->o_base_url);
+	free(ob->o_done);
+	free(ob);
+}
+
+/* Switch to a new config (targets) after a reload. */
+void
+outbox_reload(struct outbox *ob, const struct config *cfg,
+    const char *base_url)
+{
+	ob->o_cfg = cfg;
+	free(ob->o_base_url);
+	ob->o_base_url = base_url != NULL ? xstrdup(base_url) : NULL;
+}
+
+/* Append a be16-length-prefixed string. */
+static void
+outbox_put_str(struct buf *b, const char *s)
+{
+	size_t	 n = strlen(s);
+	uint8_t	 len[2];
+
+	if (n > 0xffff)
+		n = 0xffff;
+	len[0] = n >> 8;
+	len[1] = n & 0xff;
+	buf_add(b, len, 2);
+	buf_add(b, s, n);
+}
+
+/* Add one entry inside txn. */
+static int
+outbox_put(struct store_txn *txn, const char *stream, const char *type,
+    const char *eid, uint64_t seq, int publish, const char *payload,
+    size_t plen)
+{
+	struct buf	 b = BUF_INIT;
+	uint8_t		 key[8], ms[8], flags = publish ? 1 : 0;
+	const void	*v;
+	size_t		 vlen;
+	int64_t		 now = util_now_ms(), last = 0;
+	int		 rc;
+
+	if (store_get(txn, STORE_META, "outbox_ms", 9, &v, &vlen) == 0 &&
+	    vlen == 8)
+		last = (int64_t)util_be64_get(v);
+	if (now < last)
+		now = last;
+	util_be64_put(ms, (uint64_t)now);
+	if (store_put(txn, STORE_META, "outbox_ms", 9, ms, 8) == -1)
+		return (-1);
+	buf_add(&b, &flags, 1);
+	buf_add(&b, ms, 8);
+	outbox_put_str(&b, stream);
+	outbox_put_str(&b, type);
+	outbox_put_str(&b, eid);
+	buf_add(&b, payload, plen);
+	util_be64_put(key, seq);
+	rc = store_put(txn, STORE_OUTBOX, key, sizeof key, b.b_data, b.b_len);
+	buf_free(&b);
+	return (rc);
+}
+
+/* The payload members every event starts with. */
+static void
+outbox_gen_head(struct outbox *ob, yajl_gen g, const char *eid,
+    const char *type, const struct search *s)
+{
+	size_t	 i;
+
+	yajl_gen_map_open(g);
+	jgen_kstr(g, "schema", "411.event.v1");
+	jgen_kstr(g, "event_id", eid);
+	jgen_kstr(g, "event_type", type);
+	jgen_ktime(g, "occurred_at", util_now_ms());
+	jgen_str(g, "producer");
+	yajl_gen_map_open(g);
+	jgen_kstr(g, "instance", ob->o_instance);
+	jgen_kstr(g, "version", PACKAGE_VERSION);
+	yajl_gen_map_close(g);
+	jgen_str(g, "search");
+	yajl_gen_map_open(g);
+	jgen_kint(g, "id", (int64_t)s->s_id);
+	jgen_kstr(g, "name", s->s_name);
+	jgen_kstr(g, "priority", s->s_priority);
+	jgen_kstr(g, "category", s->s_category);
+	jgen_str(g, "tags");
+	yajl_gen_array_open(g);
+	for (i = 0; i < s->s_ntags; i++)
+		jgen_str(g, s->s_tags[i]);
+	yajl_gen_array_close(g);
+	jgen_kstr(g, "owner", s->s_owner);
+	yajl_gen_map_close(g);
+}
+
+/* A new event id: this store's instance and a counter. */
+static int
+outbox_event_id(struct store_txn *txn, struct store *store, char *out,
+    size_t len, uint64_t *seqp)
+{
+	uint64_t	 n;
+
+	if ((n = store_next_id(txn, "event")) == 0)
+		return (-1);
+	snprintf(out, len, "%s-%llu", store_instance(store),
+	    (unsigned long long)n);
+	if (seqp != NULL)
+		*seqp = n;
+	return (0);
+}
+
+/* Record an alert event and its delivery jobs. */
+int
+outbox_alert_event(struct outbox *ob, struct store_txn *txn,
+    const char *type, const struct search *s, const struct alert *a)
+{
+	yajl_gen	 g;
+	struct buf	 head = BUF_INIT, p = BUF_INIT, stream = BUF_INIT;
+	char		 eid[64];
+	uint64_t	 seq;
+	size_t		 i;
+	int		 rc = -1;
+
+	if (outbox_event_id(txn, ob->o_store, eid, sizeof eid, NULL) == -1)
+		return (-1);
+	g = jgen_new();
+	outbox_gen_head(ob, g, eid, type, s);
+	jgen_str(g, "alert");
+	alert_gen(g, a);
+	jgen_str(g, "links");
+	yajl_gen_map_open(g);
+	jgen_str(g, "alert");
+	if (ob->o_base_url != NULL) {
+		char *link = xprintf("%s/#/alerts/%llu", ob->o_base_url,
+		    (unsigned long long)a->a_id);
+
+		jgen_str(g, link);
+		free(link);
+	} else
+		jgen_null(g);
+	jgen_kstr(g, "source", a->a_source_url);
+	yajl_gen_map_close(g);
+	jgen_take(g, &head);	/* an open object: events close it */
+
+	buf_add(&p, head.b_data, head.b_len);
+	buf_addc(&p, '}');
+	if ((seq = store_next_id(txn, "outbox")) == 0 ||
+	    outbox_put(txn, "events", type, eid, seq, 1, p.b_data,
+	    p.b_len) == -1)
+		goto done;
+	/* One delivery job per target, for new alerts. */
+	if (strcmp(type, "alert.created") == 0) {
+		for (i = 0; i < s->s_ntargets; i++) {
+			buf_reset(&p);
+			buf_add(&p, head.b_data, head.b_len);
+			buf_adds(&p, ",\"target\":{\"name\":");
+			json_append_string(&p, s->s_targets[i].st_name,
+			    strlen(s->s_targets[i].st_name));
+			buf_adds(&p, ",\"type\":");
+			json_append_string(&p, s->s_targets[i].st_type,
+			    strlen(s->s_targets[i].st_type));
+			buf_adds(&p, ",\"params\":");
+			{
+				char *params = json_to_string(
+				    s->s_targets[i].st_params, NULL);
+
+				buf_adds(&p, params);
+				free(params);
+			}
+			buf_adds(&p, "}}");
+			buf_reset(&stream);
+			buf_printf(&stream, "notify:%s",
+			    s->s_targets[i].st_type);
+			if ((seq = store_next_id(txn, "outbox")) == 0 ||
+			    outbox_put(txn, stream.b_data, type, eid, seq, 0,
+			    p.b_data, p.b_len) == -1)
+				goto done;
+		}
+	}
+	rc = 0;
+done:
+	yajl_gen_free(g);
+	buf_free(&head);
+	buf_free(&p);
+	buf_free(&stream);
+	return (rc);
+}
+
+/* Record a search.failed / search.recovered event. */
+int
+outbox_search_event(struct outbox *ob, struct store_txn *txn,
+    const char *type, const struct search *s,
+    const struct outbox_search_error *se)
+{
+	yajl_gen	 g;
+	struct buf	 p = BUF_INIT;
+	char		 eid[64];
+	uint64_t	 seq;
+	int		 rc;
+
+	if (outbox_event_id(txn, ob->o_store, eid, sizeof eid, NULL) == -1)
+		return (-1);
+	g = jgen_new();
+	outbox_gen_head(ob, g, eid, type, s);
+	jgen_str(g, "error");
+	yajl_gen_map_open(g);
+	jgen_kstr(g, "message", se->se_message);
+	jgen_str(g, "window");
+	yajl_gen_map_open(g);
+	jgen_ktime(g, "from", se->se_from);
+	jgen_ktime(g, "to", se->se_to);
+	yajl_gen_map_close(g);
+	jgen_ktime(g, "since", se->se_since);
+	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+	jgen_take(g, &p);
+	yajl_gen_free(g);
+	if ((seq = store_next_id(txn, "outbox")) == 0)
+		rc = -1;
+	else
+		rc = outbox_put(txn, "events", type, eid, seq, 1, p.b_data,
+		    p.b_len);
+	buf_free(&p);
+	return (rc);
+}
+
+/* After a commit that added entries: wake the pump. */
+void
+outbox_kick(struct outbox *ob)
+{
+	if (!event_pending(ob->o_pump_ev, EV_TIMEOUT, NULL))
+		event_active(ob->o_pump_ev, EV_TIMEOUT, 0);
+}
+
+/* The queue came up or went down. */
+void
+outbox_queue_state(struct outbox *ob, int up)
+{
+	/* Replies of the old connection are void: start from the top. */
+	ob->o_gen++;
+	ob->o_inflight = 0;
+	ob->o_cursor = 0;
+	ob->o_blocked = 0;
+	evtimer_del(ob->o_retry_ev);
+	if (up)
+		outbox_kick(ob);
+}
+
+/* Read a be16-length string at *p; returns 0 or -1. */
+static int
+outbox_get_str(const uint8_t **p, const uint8_t *end, const char **s,
+    size_t *n)
+{
+	if (end - *p < 2)
+		return (-1);
+	*n = (size_t)(*p)[0] << 8 | (*p)[1];
+	*p += 2;
+	if ((size_t)(end - *p) < *n)
+		return (-1);
+	*s = (const char *)*p;
+	*p += *n;
+	return (0);
+}
+
+/* Send one stored entry. */
+static int
+outbox_send_entry(struct outbox *ob, uint64_t seq, const uint8_t *v,
+    size_t vlen)
+{
+	const uint8_t		*p = v, *end = v + vlen;
+	const char		*stream, *type, *eid, *argv[11];
+	size_t			 slen, tlen, elen, argl[11];
+	struct outbox_send	*snd;
+	char			 sid[48], key[300], vbuf[2] = "1";
+	int			 publish;
+
+	if (vlen < 9)
+		return (-1);
+	publish = p[0] & 1;
+	snprintf(sid, sizeof sid, "%llu-%llu",
+	    (unsigned long long)util_be64_get(p + 1),
+	    (unsigned long long)seq);
+	p += 9;
+	if (outbox_get_str(&p, end, &stream, &slen) == -1 ||
+	    outbox_get_str(&p, end, &type, &tlen) == -1 ||
+	    outbox_get_str(&p, end, &eid, &elen) == -1)
+		return (-1);
+	snprintf(key, sizeof key, "%s%.*s", ob->o_prefix, (int)slen, stream);
+	snd = xcalloc(1, sizeof *snd);
+	snd->s_ob = ob;
+	snd->s_seq = seq;
+	snd->s_gen = ob->o_gen;
+	snd->s_publish = publish;
+	if (publish) {
+		snd->s_payload = xmemdup(p, end - p);
+		snd->s_plen = end - p;
+	}
+	argv[0] = "XADD";	argl[0] = 4;
+	argv[1] = key;		argl[1] = strlen(key);
+	argv[2] = sid;		argl[2] = strlen(sid);
+	argv[3] = "v";		argl[3] = 1;
+	argv[4] = vbuf;		argl[4] = 1;
+	argv[5] = "type";	argl[5] = 4;
+	argv[6] = type;		argl[6] = tlen;
+	argv[7] = "id";		argl[7] = 2;
+	argv[8] = eid;		argl[8] = elen;
+	argv[9] = "payload";	argl[9] = 7;
+	argv[10] = (const char *)p; argl[10] = end - p;
+	if (queue_command(ob->o_queue, outbox_reply_cb, snd, 11, argv,
+	    argl) == -1) {
+		free(snd->s_payload);
+		free(snd);
+		return (1);
+	}
+	ob->o_inflight++;
+	return (0);
+}
+
+/* Send entries from the cursor while the window allows. */
+static void
+outbox_pump_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct outbox		*ob = arg;
+	struct store_txn	*txn;
+	struct store_cursor	*c;
+	const void		*k, *v;
+	size_t			 klen, vlen;
+	uint8_t			 start[8];
+	uint64_t		 seq;
+	int			 rc;
+
+	if (ob->o_blocked || !queue_up(ob->o_queue) ||
+	    ob->o_inflight >= OUTBOX_BATCH)
+		return;
+	if ((txn = store_read(ob->o_store)) == NULL)
+		return;
+	if ((c = store_cursor(txn, STORE_OUTBOX)) == NULL) {
+		store_done(txn);
+		return;
+	}
+	util_be64_put(start, ob->o_cursor);
+	for (rc = store_cursor_seek(c, start, 8, &k, &klen, &v, &vlen);
+	    rc == 0 && ob->o_inflight < OUTBOX_BATCH;
+	    rc = store_cursor_next(c, &k, &klen, &v, &vlen)) {
+		if (klen != 8)
+			continue;
+		seq = util_be64_get(k);
+		switch (outbox_send_entry(ob, seq, v, vlen)) {
+		case -1:
+			log_warnx("outbox: entry %llu is damaged; dropping it",
+			    (unsigned long long)seq);
+			outbox_mark_sent(ob, seq);
+			outbox_flush_done(ob);
+			break;
+		case 1:
+			goto out;	/* the connection went down */
+		}
+		ob->o_cursor = seq + 1;
+	}
+out:
+	store_cursor_free(c);
+	store_done(txn);
+}
+
+/* Delete the sent entries. */
+static int
+outbox_delete_apply(struct store_txn *txn, void *arg)
+{
+	struct outbox	*ob = arg;
+	uint8_t		 key[8];
+	size_t		 i;
+
+	for (i = 0; i < ob->o_ndone; i++) {
+		util_be64_put(key, ob->o_done[i]);
+		if (store_del(txn, STORE_OUTBOX, key, sizeof key) == -1)
+			return (-1);
+	}
+	return (0);
+}
+
+/* The deletes are committed. */
+static void
+outbox_delete_done(void *arg, int ok, const char *err)
+{
+	struct outbox	*ob = arg;
+
+	ob->o_deleting = 0;
+	if (!ok)
+		log_warnx("outbox: could not delete sent entries: %s "
+		    "(they will be sent again and refused as duplicates)",
+		    err);
+	else
+		ob->o_sent += ob->o_ndone;
+	ob->o_ndone = 0;
+	outbox_flush_done(ob);
+	outbox_kick(ob);
+}
+
+/* Queue a delete of what was sent, unless one is under way. */
+static void
+outbox_flush_done(struct outbox *ob)
+{
+	if (ob->o_deleting || ob->o_ndone == 0)
+		return;
+	ob->o_deleting = 1;
+	store_write(ob->o_store, outbox_delete_apply, outbox_delete_done, ob);
+}
+
+/* Remember that seq was sent. */
+static void
+outbox_mark_sent(struct outbox *ob, uint64_t seq)
+{
+	if (ob->o_ndone == ob->o_donecap) {
+		ob->o_donecap = ob->o_donecap == 0 ? 256 : ob->o_donecap * 2;
+		ob->o_done = xreallocarray(ob->o_done, ob->o_donecap,
+		    sizeof *ob->o_done);
+	}
+	ob->o_done[ob->o_ndone++] = seq;
+}
+
+/* Retry after Redis refused an entry. */
+static void
+outbox_retry_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct outbox	*ob = arg;
+
+	ob->o_blocked = 0;
+	ob->o_cursor = 0;
+	outbox_kick(ob);
+}
+
+/* The answer to a PUBLISH: pub/sub is best effort. */
+static void
+outbox_ignore_cb(void *arg, redisReply *reply, const char *err)
+{
+}
+
+/* Redis answered an XADD (or the connection failed). */
+static void
+outbox_reply_cb(void *arg, redisReply *reply, const char *err)
+{
+	struct outbox_send	*snd = arg;
+	struct outbox		*ob = snd->s_ob;
+	struct timeval		 tv;
+	const char		*argv[3];
+	size_t			 argl[3];
+	char			 chan[300];
+
+	if (snd->s_gen != ob->o_gen) {
+		/* An answer from a connection that is gone. */
+		goto out;
+	}
+	ob->o_inflight--;
+	if (reply == NULL)
+		goto out;	/* outbox_queue_state restarts from the top */
+	if (reply->type == REDIS_REPLY_ERROR) {
+		if (strstr(reply->str, OUTBOX_DUP_TEXT) != NULL) {
+			/* Added before: a resend after a crash or lost reply. */
+			outbox_mark_sent(ob, snd->s_seq);
+		} else if (!ob->o_blocked) {
+			log_warnx("outbox: redis refused entry %llu: %s; "
+			    "retrying in %ds", (unsigned long long)snd->s_seq,
+			    reply->str, OUTBOX_RETRY_MS / 1000);
+			ob->o_blocked = 1;
+			tv.tv_sec = OUTBOX_RETRY_MS / 1000;
+			tv.tv_usec = 0;
+			evtimer_add(ob->o_retry_ev, &tv);
+		}
+	} else {
+		outbox_mark_sent(ob, snd->s_seq);
+		if (snd->s_publish) {
+			snprintf(chan, sizeof chan, "%sevents", ob->o_prefix);
+			argv[0] = "PUBLISH";
+			argl[0] = 7;
+			argv[1] = chan;
+			argl[1] = strlen(chan);
+			argv[2] = snd->s_payload;
+			argl[2] = snd->s_plen;
+			(void)queue_command(ob->o_queue, outbox_ignore_cb, NULL,
+			    3, argv, argl);
+		}
+	}
+	if (ob->o_inflight == 0 || ob->o_ndone >= OUTBOX_BATCH)
+		outbox_flush_done(ob);
+	outbox_kick(ob);
+out:
+	free(snd->s_payload);
+	free(snd);
+}
+
+/* Entries committed and not yet acknowledged by Redis. */
+uint64_t
+outbox_depth(struct outbox *ob)
+{
+	struct store_txn	*txn;
+	uint64_t		 n;
+
+	if ((txn = store_read(ob->o_store)) == NULL)
+		return (0);
+	n = store_count(txn, STORE_OUTBOX);
+	store_done(txn);
+	return (n);
+}
+
+/* Entries delivered to Redis since start. */
+uint64_t
+outbox_sent(const struct outbox *ob)
+{
+	return (ob->o_sent);
+}

@@ -1,0 +1,608 @@
+/*
+ * searches.c -- the set of searches: stored in STORE_SEARCHES, loaded at
+ * start, read from searches_dir, created, changed and deleted through the
+ * API, and handed to the scheduler.
+ *
+ * Every change is validated first, written in one transaction, and only
+ * then given to the scheduler, so a refused change leaves everything as it
+ * was.  The scheduler's table is the set of live searches; the store is
+ * the record of them.
+ */
+#include "autoconf.h"
+
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "hmap.h"
+#include "json.h"
+#include "log.h"
+#include "run.h"
+#include "sched.h"
+#include "search.h"
+#include "searches.h"
+#include "store.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define SEARCHES_FILE_MAX	(1024 * 1024)
+
+struct searches {
+	struct run_env		*ss_env;
+	struct sched		*ss_sched;
+	const struct config	*ss_cfg;
+};
+
+/* What an apply callback writes or deletes. */
+struct searches_op {
+	struct search	*op_search;	/* to write (id may be assigned) */
+	uint64_t	 op_delete;	/* id to delete, or 0 */
+	const char	*op_file;	/* files mapping to set, or NULL */
+	const char	*op_unfile;	/* files mapping to remove, or NULL */
+	int		 op_new;	/* assign an id */
+};
+
+static int	searches_apply(struct store_txn *, void *);
+
+/* A new set bound to env and sched. */
+struct searches *
+searches_new(struct run_env *env, struct sched *sched)
+{
+	struct searches	*ss;
+
+	ss = xcalloc(1, sizeof *ss);
+	ss->ss_env = env;
+	ss->ss_sched = sched;
+	ss->ss_cfg = env->re_cfg;
+	return (ss);
+}
+
+/* Free; accepts NULL. */
+void
+searches_free(struct searches *ss)
+{
+	free(ss);
+}
+
+/* Rebind to a new config. */
+void
+searches_reload(struct searches *ss, const struct config *cfg)
+{
+	ss->ss_cfg = cfg;
+}
+
+/* Delete every key starting with prefix in db. */
+static int
+searches_del_prefix(struct store_txn *txn, enum store_db db,
+    const uint8_t *prefix, size_t plen)
+{
+	struct store_cursor	*c;
+	const void		*k, *v;
+	size_t			 klen, vlen;
+	int			 rc;
+
+	if ((c = store_cursor(txn, db)) == NULL)
+		return (-1);
+	rc = store_cursor_seek(c, prefix, plen, &k, &klen, &v, &vlen);
+	while (rc == 0 && klen >= plen && memcmp(k, prefix, plen) == 0) {
+		if (store_cursor_del(c) == -1) {
+			rc = -1;
+			break;
+		}
+		rc = store_cursor_seek(c, prefix, plen, &k, &klen, &v, &vlen);
+	}
+	store_cursor_free(c);
+	return (rc == -1 ? -1 : 0);
+}
+
+/* Write or delete a search (and its file mapping). */
+static int
+searches_apply(struct store_txn *txn, void *arg)
+{
+	struct searches_op	*op = arg;
+	uint8_t			 key[8];
+	char			*text;
+	size_t			 len;
+	int			 rc;
+
+	if (op->op_delete != 0) {
+		util_be64_put(key, op->op_delete);
+		if (store_del(txn, STORE_SEARCHES, key, 8) == -1 ||
+		    store_del(txn, STORE_SEARCH_STATE, key, 8) == -1 ||
+		    searches_del_prefix(txn, STORE_FILTER_STATE, key, 8) == -1 ||
+		    searches_del_prefix(txn, STORE_JOBS, key, 8) == -1)
+			return (-1);
+	}
+	if (op->op_unfile != NULL && store_del(txn, STORE_FILES,
+	    op->op_unfile, strlen(op->op_unfile)) == -1)
+		return (-1);
+	if (op->op_search == NULL)
+		return (0);
+	if (op->op_new &&
+	    (op->op_search->s_id = store_next_id(txn, "search")) == 0)
+		return (-1);
+	util_be64_put(key, op->op_search->s_id);
+	text = search_to_store(op->op_search, &len);
+	rc = store_put(txn, STORE_SEARCHES, key, 8, text, len);
+	free(text);
+	if (rc == -1)
+		return (-1);
+	if (op->op_file != NULL && store_put(txn, STORE_FILES, op->op_file,
+	    strlen(op->op_file), key, 8) == -1)
+		return (-1);
+	return (0);
+}
+
+/* Run op in one transaction; 0 or -1 with err. */
+static int
+searches_write(struct searches *ss, struct searches_op *op,
+    struct search_err *err)
+{
+	char	 msg[200];
+
+	if (store_update(ss->ss_env->re_store, searches_apply, op, msg,
+	    sizeof msg) == -1) {
+		snprintf(err->se_field, sizeof err->se_field, "%s", "");
+		snprintf(err->se_message, sizeof err->se_message,
+		    "could not store the search: %s", msg);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Load every stored search and schedule it. */
+int
+searches_load(struct searches *ss)
+{
+	struct store_txn	*txn;
+	struct store_cursor	*c;
+	struct search		*s;
+	struct search_err	 err;
+	const void		*k, *v;
+	size_t			 klen, vlen, n = 0;
+	int			 rc;
+
+	if ((txn = store_read(ss->ss_env->re_store)) == NULL)
+		return (-1);
+	if ((c = store_cursor(txn, STORE_SEARCHES)) == NULL) {
+		store_done(txn);
+		return (-1);
+	}
+	for (rc = store_cursor_seek(c, NULL, 0, &k, &klen, &v, &vlen); rc == 0;
+	    rc = store_cursor_next(c, &k, &klen, &v, &vlen)) {
+		s = search_from_store(v, vlen, ss->ss_cfg, &err);
+		if (s == NULL) {
+			log_warnx("search %llu: %s%s%s; it will fail until "
+			    "fixed", klen == 8 ?
+			    (unsigned long long)util_be64_get(k) : 0ULL,
+			    err.se_field, *err.se_field ? ": " : "",
+			    err.se_message);
+			/* Keep it visible: load without the config checks. */
+			if ((s = search_from_store(v, vlen, NULL, &err)) ==
+			    NULL)
+				continue;
+		}
+		sched_put(ss->ss_sched, s);
+		search_unref(s);
+		n++;
+	}
+	store_cursor_free(c);
+	store_done(txn);
+	log_info("loaded %zu searches", n);
+	return (rc == -1 ? -1 : 0);
+}
+
+/* Create from def. */
+int
+searches_create(struct searches *ss, const struct json *def,
+    struct search **out, struct search_err *err)
+{
+	struct searches_op	 op;
+	struct search		*s;
+
+	*out = NULL;
+	if ((s = search_from_json(def, ss->ss_cfg, err)) == NULL)
+		return (422);
+	s->s_version = 1;
+	s->s_created = s->s_updated = util_now_ms();
+	s->s_origin = ORIGIN_API;
+	memset(&op, 0, sizeof op);
+	op.op_search = s;
+	op.op_new = 1;
+	if (searches_write(ss, &op, err) == -1) {
+		search_unref(s);
+		return (500);
+	}
+	sched_put(ss->ss_sched, s);
+	*out = s;
+	return (201);
+}
+
+/* Replace or merge-patch search id. */
+int
+searches_update(struct searches *ss, uint64_t id, const struct json *def,
+    int patch, struct search **out, struct search_err *err)
+{
+	struct searches_op	 op;
+	struct search		*cur, *s;
+	struct json		*merged = NULL;
+	const struct json	*use = def;
+	int64_t			 v;
+
+	*out = NULL;
+	memset(err, 0, sizeof *err);
+	if ((cur = sched_get(ss->ss_sched, id)) == NULL) {
+		snprintf(err->se_message, sizeof err->se_message,
+		    "no search %llu", (unsigned long long)id);
+		return (404);
+	}
+	if (cur->s_origin == ORIGIN_FILE) {
+		snprintf(err->se_message, sizeof err->se_message,
+		    "search %llu comes from the file %s in searches_dir; "
+		    "change the file and reload", (unsigned long long)id,
+		    cur->s_file != NULL ? cur->s_file : "?");
+		return (409);
+	}
+	if (def == NULL || def->j_type != JSON_OBJECT) {
+		snprintf(err->se_message, sizeof err->se_message,
+		    "a search must be a JSON object");
+		return (422);
+	}
+	if (json_get(def, "version") != NULL) {
+		if (!json_int(json_get(def, "version"), &v)) {
+			snprintf(err->se_field, sizeof err->se_field,
+			    "version");
+			snprintf(err->se_message, sizeof err->se_message,
+			    "must be a whole number");
+			return (422);
+		}
+		if ((uint64_t)v != cur->s_version) {
+			snprintf(err->se_field, sizeof err->se_field,
+			    "version");
+			snprintf(err->se_message, sizeof err->se_message,
+			    "search %llu is at version %llu, not %lld: it "
+			    "changed since you read it",
+			    (unsigned long long)id,
+			    (unsigned long long)cur->s_version, (long long)v);
+			return (409);
+		}
+	}
+	if (patch) {
+		merged = json_dup(cur->s_def);
+		json_merge_patch(&merged, def);
+		use = merged;
+	}
+	s = search_from_json(use, ss->ss_cfg, err);
+	json_free(merged);
+	if (s == NULL)
+		return (422);
+	s->s_id = id;
+	s->s_version = cur->s_version + 1;
+	s->s_created = cur->s_created;
+	s->s_updated = util_now_ms();
+	s->s_origin = ORIGIN_API;
+	memset(&op, 0, sizeof op);
+	op.op_search = s;
+	if (searches_write(ss, &op, err) == -1) {
+		search_unref(s);
+		return (500);
+	}
+	sched_put(ss->ss_sched, s);
+	*out = s;
+	return (200);
+}
+
+/* Delete search id. */
+int
+searches_delete(struct searches *ss, uint64_t id, struct search_err *err)
+{
+	struct searches_op	 op;
+	struct search		*cur;
+
+	memset(err, 0, sizeof *err);
+	if ((cur = sched_get(ss->ss_sched, id)) == NULL) {
+		snprintf(err->se_message, sizeof err->se_message,
+		    "no search %llu", (unsigned long long)id);
+		return (404);
+	}
+	if (cur->s_origin == ORIGIN_FILE) {
+		snprintf(err->se_message, sizeof err->se_message,
+		    "search %llu comes from the file %s in searches_dir; "
+		    "remove the file and reload", (unsigned long long)id,
+		    cur->s_file != NULL ? cur->s_file : "?");
+		return (409);
+	}
+	memset(&op, 0, sizeof op);
+	op.op_delete = id;
+	if (searches_write(ss, &op, err) == -1)
+		return (500);
+	sched_remove(ss->ss_sched, id);
+	return (200);
+}
+
+/* A live search by id (borrowed), or NULL. */
+struct search *
+searches_get(struct searches *ss, uint64_t id)
+{
+	return (sched_get(ss->ss_sched, id));
+}
+
+/* Call cb for every search with an id above after, in id order. */
+void
+searches_each(struct searches *ss, uint64_t after,
+    int (*cb)(void *, struct search *), void *arg)
+{
+	struct store_txn	*txn;
+	struct store_cursor	*c;
+	struct search		*s;
+	const void		*k, *v;
+	size_t			 klen, vlen;
+	uint8_t			 start[8];
+	int			 rc;
+
+	if ((txn = store_read(ss->ss_env->re_store)) == NULL)
+		return;
+	if ((c = store_cursor(txn, STORE_SEARCHES)) == NULL) {
+		store_done(txn);
+		return;
+	}
+	util_be64_put(start, after + 1);
+	for (rc = store_cursor_seek(c, start, 8, &k, &klen, &v, &vlen);
+	    rc == 0; rc = store_cursor_next(c, &k, &klen, &v, &vlen)) {
+		if (klen != 8 || (s = sched_get(ss->ss_sched,
+		    util_be64_get(k))) == NULL)
+			continue;
+		if (cb(arg, s) != 0)
+			break;
+	}
+	store_cursor_free(c);
+	store_done(txn);
+}
+
+/* Number of searches. */
+size_t
+searches_count(const struct searches *ss)
+{
+	return (sched_searches(ss->ss_sched));
+}
+
+/* Write the API form of a search, status included. */
+void
+searches_gen(struct searches *ss, yajl_gen g, const struct search *s)
+{
+	struct store_txn	*txn;
+	struct search_state	 st;
+
+	memset(&st, 0, sizeof st);
+	if ((txn = store_read(ss->ss_env->re_store)) != NULL) {
+		(void)search_state_load(txn, s->s_id, &st);
+		store_done(txn);
+	}
+	search_gen_open(g, s);
+	jgen_str(g, "status");
+	yajl_gen_map_open(g);
+	jgen_ktime(g, "last_run", st.ss_last_run);
+	jgen_ktime(g, "last_success", st.ss_last_success);
+	jgen_ktime(g, "last_failure", st.ss_last_failure);
+	jgen_kstr(g, "last_error", st.ss_last_error);
+	jgen_kbool(g, "failing", st.ss_failing);
+	jgen_ktime(g, "checkpoint", st.ss_checkpoint);
+	jgen_ktime(g, "next_run", sched_next_run(ss->ss_sched, s->s_id));
+	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+	search_state_clear(&st);
+}
+
+/* Read a whole file of at most SEARCHES_FILE_MAX bytes. */
+static char *
+searches_read_file(const char *path, size_t *lenp, char *err, size_t errlen)
+{
+	struct buf	 b = BUF_INIT;
+	char		 chunk[8192];
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		snprintf(err, errlen, "cannot open: %s", strerror(errno));
+		return (NULL);
+	}
+	for (;;) {
+		n = read(fd, chunk, sizeof chunk);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (b.b_len + n > SEARCHES_FILE_MAX) {
+			snprintf(err, errlen, "larger than %d bytes",
+			    SEARCHES_FILE_MAX);
+			close(fd);
+			buf_free(&b);
+			return (NULL);
+		}
+		buf_add(&b, chunk, n);
+	}
+	close(fd);
+	if (n == -1) {
+		snprintf(err, errlen, "cannot read: %s", strerror(errno));
+		buf_free(&b);
+		return (NULL);
+	}
+	return (buf_steal(&b, lenp));
+}
+
+/* Order file names. */
+static int
+searches_name_cmp(const void *a, const void *b)
+{
+	return (strcmp(*(char * const *)a, *(char * const *)b));
+}
+
+/* Load searches_dir. */
+int
+searches_load_dir(struct searches *ss, const struct config *cfg)
+{
+	struct searches_op	 op;
+	struct search_err	 err;
+	struct search		*s, *cur;
+	struct store_txn	*txn;
+	struct store_cursor	*c;
+	struct hmap		*seen;
+	struct json		*def;
+	DIR			*d;
+	struct dirent		*de;
+	char			**names = NULL, *path, *text, msg[256];
+	char			*a, *b, *gone;
+	const void		*k, *v;
+	size_t			 nnames = 0, i, len, klen, vlen, ngone = 0;
+	char			**gones = NULL;
+	uint64_t		*goneids = NULL;
+	int			 bad = 0, rc;
+
+	if (cfg->c_searches_dir == NULL)
+		return (0);
+	if ((d = opendir(cfg->c_searches_dir)) == NULL) {
+		log_warnx("searches_dir %s: %s", cfg->c_searches_dir,
+		    strerror(errno));
+		return (1);
+	}
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (len < 6 || de->d_name[0] == '.' ||
+		    strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		names = xreallocarray(names, nnames + 1, sizeof *names);
+		names[nnames++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (nnames > 0)
+		qsort(names, nnames, sizeof *names, searches_name_cmp);
+
+	seen = hmap_new();
+	for (i = 0; i < nnames; i++) {
+		hmap_put(seen, names[i], strlen(names[i]), names[i]);
+		path = xprintf("%s/%s", cfg->c_searches_dir, names[i]);
+		text = searches_read_file(path, &len, msg, sizeof msg);
+		if (text == NULL) {
+			log_warnx("%s: %s", path, msg);
+			bad++;
+			free(path);
+			continue;
+		}
+		def = json_parse(text, len, msg, sizeof msg);
+		free(text);
+		if (def == NULL) {
+			log_warnx("%s: not valid JSON: %s", path, msg);
+			bad++;
+			free(path);
+			continue;
+		}
+		s = search_from_json(def, cfg, &err);
+		if (s == NULL) {
+			log_warnx("%s: %s%s%s", path, err.se_field,
+			    *err.se_field ? ": " : "", err.se_message);
+			bad++;
+			json_free(def);
+			free(path);
+			continue;
+		}
+		json_free(def);
+		free(path);
+
+		/* Known file? */
+		cur = NULL;
+		if ((txn = store_read(ss->ss_env->re_store)) != NULL) {
+			if (store_get(txn, STORE_FILES, names[i],
+			    strlen(names[i]), &v, &vlen) == 0 && vlen == 8)
+				cur = sched_get(ss->ss_sched,
+				    util_be64_get(v));
+			store_done(txn);
+		}
+		memset(&op, 0, sizeof op);
+		op.op_search = s;
+		s->s_origin = ORIGIN_FILE;
+		s->s_file = xstrdup(names[i]);
+		if (cur != NULL) {
+			a = json_to_string(cur->s_def, NULL);
+			b = json_to_string(s->s_def, NULL);
+			rc = strcmp(a, b);
+			free(a);
+			free(b);
+			if (rc == 0 && cur->s_origin == ORIGIN_FILE) {
+				search_unref(s);
+				continue;
+			}
+			s->s_id = cur->s_id;
+			s->s_version = cur->s_version + 1;
+			s->s_created = cur->s_created;
+		} else {
+			op.op_new = 1;
+			op.op_file = names[i];
+			s->s_version = 1;
+			s->s_created = util_now_ms();
+		}
+		s->s_updated = util_now_ms();
+		if (searches_write(ss, &op, &err) == -1) {
+			log_warnx("%s/%s: %s", cfg->c_searches_dir, names[i],
+			    err.se_message);
+			bad++;
+			search_unref(s);
+			continue;
+		}
+		log_info("search %llu loaded from %s (version %llu)",
+		    (unsigned long long)s->s_id, names[i],
+		    (unsigned long long)s->s_version);
+		sched_put(ss->ss_sched, s);
+		search_unref(s);
+	}
+
+	/* Files that are gone take their searches with them. */
+	if ((txn = store_read(ss->ss_env->re_store)) != NULL) {
+		if ((c = store_cursor(txn, STORE_FILES)) != NULL) {
+			for (rc = store_cursor_seek(c, NULL, 0, &k, &klen, &v,
+			    &vlen); rc == 0; rc = store_cursor_next(c, &k,
+			    &klen, &v, &vlen)) {
+				if (hmap_get(seen, k, klen) != NULL ||
+				    vlen != 8)
+					continue;
+				gones = xreallocarray(gones, ngone + 1,
+				    sizeof *gones);
+				goneids = xreallocarray(goneids, ngone + 1,
+				    sizeof *goneids);
+				gones[ngone] = xstrndup(k, klen);
+				goneids[ngone++] = util_be64_get(v);
+			}
+			store_cursor_free(c);
+		}
+		store_done(txn);
+	}
+	for (i = 0; i < ngone; i++) {
+		gone = gones[i];
+		memset(&op, 0, sizeof op);
+		op.op_delete = goneids[i];
+		op.op_unfile = gone;
+		if (searches_write(ss, &op, &err) == -1)
+			log_warnx("searches_dir: could not remove the search of "
+			    "%s: %s", gone, err.se_message);
+		else {
+			log_info("search %llu removed: %s is gone",
+			    (unsigned long long)goneids[i], gone);
+			sched_remove(ss->ss_sched, goneids[i]);
+		}
+		free(gone);
+	}
+	free(gones);
+	free(goneids);
+	hmap_free(seen);
+	for (i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
+	return (bad);
+}

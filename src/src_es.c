@@ -1,0 +1,910 @@
+/*
+ * src_es.c -- the Elasticsearch / OpenSearch search type.
+ *
+ * One run: learn the cluster's flavour and version from GET / (cached per
+ * source for ES_IDENTITY_TTL_MS), then query the window:
+ *
+ *   count, no_results	one _search with size 0 and an exact total;
+ *   fields		every hit, streamed: point in time + search_after on
+ *			Elasticsearch 7.12+ (whose PIT adds the _shard_doc
+ *			tie-break), a scroll on every other version and on
+ *			OpenSearch; the PIT or scroll is always released.
+ *
+ * The query is a bool with the search's query (a Lucene query string or a
+ * full query object) in "must" and a range on the source's date field in
+ * "filter", [from, to) in epoch milliseconds.  Each hit becomes a record
+ * (the _source fields, flattened; "fields" values unwrapped when single)
+ * with its event time taken from the date field, and goes to the run at
+ * once.  Errors keep the cluster's own words: the root cause's reason of
+ * an error object, the string of a 406, the reason of a failed shard.
+ */
+#include "autoconf.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "httpc.h"
+#include "json.h"
+#include "jstream.h"
+#include "log.h"
+#include "record.h"
+#include "run.h"
+#include "search.h"
+#include "sources.h"
+#include "src.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define ES_PAGE_SIZE		10000
+#define ES_IDENTITY_TTL_MS	(10 * 60 * 1000)
+#define ES_BODY_MAX		(64 * 1024)	/* kept of small/error bodies */
+#define ES_KEEP_ALIVE		"2m"
+
+enum es_phase {
+	ES_IDENTITY,
+	ES_PIT_OPEN,
+	ES_SEARCH,
+	ES_SCROLL_NEXT
+};
+
+struct es_run {
+	struct run			*e_run;
+	const struct search		*e_s;
+	struct source_state		*e_ss;
+	const struct config_source	*e_cs;
+	struct httpc			*e_httpc;
+	enum es_phase			 e_phase;
+	struct httpc_req		*e_req;
+	struct jstream			*e_js;
+	int				 e_use_pit;
+	int				 e_count_only;
+
+	/* the response under way */
+	long				 e_status;
+	char				*e_ctype;
+	struct buf			 e_body;	/* first ES_BODY_MAX */
+	int				 e_parse_failed;
+	size_t				 e_page;	/* hits in this page */
+	int				 e_timed_out;
+	int64_t				 e_shards_failed;
+	char				*e_shard_type;
+	char				*e_shard_reason;
+	char				*e_err_string;
+	char				*e_err_type;
+	char				*e_err_reason;
+	char				*e_root_type;
+	char				*e_root_reason;
+	char				*e_durability;
+	uint64_t			 e_total_value;
+
+	/* paging */
+	int				 e_pages;
+	char				*e_pit;
+	char				*e_scroll;
+	char				*e_after;	/* sort of the last hit */
+	int				 e_enough;	/* the run has all */
+	struct buf			 e_text;
+};
+
+static int	es_validate(const struct json *, const struct config *,
+		    struct search_err *);
+static int	es_start(struct run *, char *, size_t);
+static void	es_cancel(struct run *);
+static void	es_request(struct es_run *, const char *, const char *,
+		    char *, size_t);
+static int	es_head_cb(void *, long, const char *);
+static int	es_data_cb(void *, const char *, size_t);
+static void	es_done_cb(void *, const struct httpc_result *);
+static int	es_record_cb(void *, int, struct record *);
+static int	es_scalar_cb(void *, const char *, enum json_type,
+		    const char *, size_t);
+static void	es_search_page(struct es_run *);
+static void	es_end(struct es_run *, const char *, int, const char *);
+static void	es_release(struct es_run *);
+static void	es_free(struct es_run *);
+
+const struct src_ops src_es_ops = {
+	SEARCH_ES, es_validate, es_start, es_cancel
+};
+
+static const char *const es_patterns[] = { "hits.hits[]", NULL };
+
+/* Check the es keys of a definition. */
+static int
+es_validate(const struct json *def, const struct config *cfg,
+    struct search_err *err)
+{
+	const struct config_source	*cs;
+	const char			*src;
+
+	src = json_str(json_get(def, "source"));
+	if (src == NULL) {
+		snprintf(err->se_field, sizeof err->se_field, "source");
+		snprintf(err->se_message, sizeof err->se_message,
+		    "is required for type es: the name of an es source");
+		return (-1);
+	}
+	if (cfg != NULL) {
+		if ((cs = config_source(cfg, src)) == NULL) {
+			snprintf(err->se_field, sizeof err->se_field, "source");
+			snprintf(err->se_message, sizeof err->se_message,
+			    "no source \"%s\" in the config", src);
+			return (-1);
+		}
+		if (cs->cs_type != SOURCE_ES) {
+			snprintf(err->se_field, sizeof err->se_field, "source");
+			snprintf(err->se_message, sizeof err->se_message,
+			    "source \"%s\" is of type %s, not es", src,
+			    config_source_type_name(cs->cs_type));
+			return (-1);
+		}
+	}
+	if (json_get(def, "query") != NULL &&
+	    json_get(def, "query_dsl") != NULL) {
+		snprintf(err->se_field, sizeof err->se_field, "query_dsl");
+		snprintf(err->se_message, sizeof err->se_message,
+		    "give either query or query_dsl, not both");
+		return (-1);
+	}
+	if (json_get(def, "query") == NULL &&
+	    json_get(def, "query_dsl") == NULL) {
+		snprintf(err->se_field, sizeof err->se_field, "query");
+		snprintf(err->se_message, sizeof err->se_message,
+		    "is required for type es (a Lucene query string, or give "
+		    "query_dsl)");
+		return (-1);
+	}
+	if (json_str(json_get(def, "query")) != NULL &&
+	    *json_str(json_get(def, "query")) == '\0') {
+		snprintf(err->se_field, sizeof err->se_field, "query");
+		snprintf(err->se_message, sizeof err->se_message,
+		    "is empty (use \"*\" to match everything)");
+		return (-1);
+	}
+	return (0);
+}
+
+/* Append s to b, percent-encoding what does not belong in a path. */
+static void
+es_urlencode(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (isalnum((unsigned char)*s) || strchr("-_.*,:+", *s) != NULL)
+			buf_addc(b, *s);
+		else
+			buf_printf(b, "%%%02X", (unsigned char)*s);
+	}
+}
+
+/* The index pattern of the run. */
+static const char *
+es_index(const struct es_run *e)
+{
+	return (e->e_s->s_index != NULL ? e->e_s->s_index :
+	    e->e_cs->cs_index);
+}
+
+/* True when the cluster's PIT adds a tie-break we can page on. */
+static int
+es_pit_ok(const struct source_state *ss)
+{
+	return (ss->ss_flavour == ES_FLAVOUR_ELASTIC &&
+	    (ss->ss_major > 7 || (ss->ss_major == 7 && ss->ss_minor >= 12)));
+}
+
+/* True when the cluster takes track_total_hits. */
+static int
+es_tth_ok(const struct source_state *ss)
+{
+	return (ss->ss_flavour == ES_FLAVOUR_OPENSEARCH || ss->ss_major >= 6);
+}
+
+/* Begin the run. */
+static int
+es_start(struct run *r, char *err, size_t errlen)
+{
+	struct es_run	*e;
+
+	e = xcalloc(1, sizeof *e);
+	e->e_run = r;
+	e->e_s = run_search(r);
+	e->e_ss = run_source(r);
+	e->e_httpc = run_env(r)->re_httpc;
+	if (e->e_ss == NULL) {
+		snprintf(err, errlen, "source \"%s\" is not in the config",
+		    e->e_s->s_source != NULL ? e->e_s->s_source : "");
+		free(e);
+		return (-1);
+	}
+	e->e_cs = e->e_ss->ss_cfg;
+	e->e_count_only = e->e_s->s_result != RESULT_FIELDS;
+	run_set_driver(r, e);
+	if (e->e_ss->ss_identity_at == 0 ||
+	    util_now_ms() - e->e_ss->ss_identity_at > ES_IDENTITY_TTL_MS) {
+		e->e_phase = ES_IDENTITY;
+		es_request(e, "GET", "/", NULL, 0);
+	} else
+		es_search_page(e);
+	return (0);
+}
+
+/* Stop everything now. */
+static void
+es_cancel(struct run *r)
+{
+	struct es_run	*e = run_driver(r);
+
+	if (e == NULL)
+		return;
+	if (e->e_req != NULL) {
+		httpc_req_cancel(e->e_req);
+		e->e_req = NULL;
+	}
+	es_release(e);
+	es_free(e);
+	run_set_driver(r, NULL);
+}
+
+/* Forget what the last response said. */
+static void
+es_reset_response(struct es_run *e)
+{
+	jstream_free(e->e_js);
+	e->e_js = NULL;
+	e->e_status = 0;
+	free(e->e_ctype);
+	e->e_ctype = NULL;
+	buf_reset(&e->e_body);
+	e->e_parse_failed = 0;
+	e->e_page = 0;
+	e->e_timed_out = 0;
+	e->e_shards_failed = 0;
+	free(e->e_shard_type);
+	free(e->e_shard_reason);
+	free(e->e_err_string);
+	free(e->e_err_type);
+	free(e->e_err_reason);
+	free(e->e_root_type);
+	free(e->e_root_reason);
+	free(e->e_durability);
+	e->e_shard_type = e->e_shard_reason = e->e_err_string = NULL;
+	e->e_err_type = e->e_err_reason = e->e_root_type = NULL;
+	e->e_root_reason = e->e_durability = NULL;
+}
+
+/* Options for a request to this source. */
+static void
+es_opts(const struct es_run *e, struct httpc_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->ho_timeout_ms = e->e_cs->cs_timeout * 1000;
+	o->ho_user = e->e_cs->cs_user;
+	o->ho_password = e->e_cs->cs_password;
+	o->ho_ca_file = e->e_cs->cs_ca_file;
+	o->ho_cert_file = e->e_cs->cs_cert_file;
+	o->ho_key_file = e->e_cs->cs_key_file;
+	o->ho_insecure = e->e_cs->cs_insecure;
+}
+
+/* Send one request; body (may be NULL) is taken. */
+static void
+es_request(struct es_run *e, const char *method, const char *path,
+    char *body, size_t len)
+{
+	struct httpc_opts	 o;
+	char			*url, *auth;
+
+	es_reset_response(e);
+	url = xprintf("%s%s", e->e_cs->cs_url, path);
+	e->e_req = httpc_req_new(e->e_httpc, method, url);
+	free(url);
+	es_opts(e, &o);
+	httpc_req_opts(e->e_req, &o);
+	httpc_req_header(e->e_req, "Accept: application/json");
+	if (e->e_cs->cs_api_key != NULL) {
+		auth = xprintf("Authorization: ApiKey %s", e->e_cs->cs_api_key);
+		httpc_req_header(e->e_req, auth);
+		free(auth);
+	}
+	if (body != NULL) {
+		httpc_req_header(e->e_req, "Content-Type: application/json");
+		httpc_req_body(e->e_req, body, len);
+	}
+	if (httpc_req_start(e->e_req, es_head_cb, es_data_cb, es_done_cb,
+	    e) == -1) {
+		e->e_req = NULL;
+		/* Report from the loop: es_end defers through the run. */
+		es_end(e, "could not start the request", 0, NULL);
+	}
+}
+
+/* A request that lives on its own: releasing a PIT or a scroll. */
+static void
+es_detached_done(void *arg, const struct httpc_result *res)
+{
+	if (!res->hr_ok || res->hr_status >= 300)
+		log_debug("es: releasing a search context failed: %s",
+		    res->hr_error != NULL ? res->hr_error : "bad status");
+}
+
+/* Release the PIT or scroll of the run, if any (best effort). */
+static void
+es_release(struct es_run *e)
+{
+	struct httpc_req	*req;
+	struct httpc_opts	 o;
+	struct buf		 b = BUF_INIT;
+	const char		*path;
+	char			*url, *body;
+	size_t			 len;
+
+	if (e->e_pit != NULL) {
+		if (e->e_ss->ss_flavour == ES_FLAVOUR_OPENSEARCH) {
+			path = "/_search/point_in_time";
+			buf_adds(&b, "{\"pit_id\":[");
+			json_append_string(&b, e->e_pit, strlen(e->e_pit));
+			buf_adds(&b, "]}");
+		} else {
+			path = "/_pit";
+			buf_adds(&b, "{\"id\":");
+			json_append_string(&b, e->e_pit, strlen(e->e_pit));
+			buf_adds(&b, "}");
+		}
+	} else if (e->e_scroll != NULL) {
+		path = "/_search/scroll";
+		buf_adds(&b, "{\"scroll_id\":[");
+		json_append_string(&b, e->e_scroll, strlen(e->e_scroll));
+		buf_adds(&b, "]}");
+	} else
+		return;
+	url = xprintf("%s%s", e->e_cs->cs_url, path);
+	req = httpc_req_new(e->e_httpc, "DELETE", url);
+	free(url);
+	es_opts(e, &o);
+	httpc_req_opts(req, &o);
+	httpc_req_header(req, "Content-Type: application/json");
+	if (e->e_cs->cs_api_key != NULL) {
+		url = xprintf("Authorization: ApiKey %s", e->e_cs->cs_api_key);
+		httpc_req_header(req, url);
+		free(url);
+	}
+	body = buf_steal(&b, &len);
+	httpc_req_body(req, body, len);
+	(void)httpc_req_start(req, NULL, NULL, es_detached_done, NULL);
+	free(e->e_pit);
+	free(e->e_scroll);
+	e->e_pit = e->e_scroll = NULL;
+}
+
+/* Free the driver state. */
+static void
+es_free(struct es_run *e)
+{
+	es_reset_response(e);
+	buf_free(&e->e_body);
+	buf_free(&e->e_text);
+	free(e->e_pit);
+	free(e->e_scroll);
+	free(e->e_after);
+	free(e);
+}
+
+/* End the run: release contexts, free, report. */
+static void
+es_end(struct es_run *e, const char *error, int retryable,
+    const char *retry_after)
+{
+	struct run	*r = e->e_run;
+	char		*err = error != NULL ? xstrdup(error) : NULL;
+	char		*ra = retry_after != NULL ? xstrdup(retry_after) : NULL;
+
+	es_release(e);
+	es_free(e);
+	run_set_driver(r, NULL);
+	run_finish(r, err, retryable, ra);
+	free(err);
+	free(ra);
+}
+
+/* Write the bool query with the window into g. */
+static void
+es_gen_query(struct es_run *e, yajl_gen g)
+{
+	const char	*df = e->e_cs->cs_date_field;
+
+	jgen_str(g, "query");
+	yajl_gen_map_open(g);
+	jgen_str(g, "bool");
+	yajl_gen_map_open(g);
+	jgen_str(g, "must");
+	yajl_gen_array_open(g);
+	if (e->e_s->s_query_dsl != NULL)
+		json_gen(g, e->e_s->s_query_dsl);
+	else {
+		yajl_gen_map_open(g);
+		jgen_str(g, "query_string");
+		yajl_gen_map_open(g);
+		jgen_kstr(g, "query", e->e_s->s_query);
+		yajl_gen_map_close(g);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+	jgen_str(g, "filter");
+	yajl_gen_array_open(g);
+	yajl_gen_map_open(g);
+	jgen_str(g, "range");
+	yajl_gen_map_open(g);
+	jgen_str(g, df);
+	yajl_gen_map_open(g);
+	jgen_kint(g, "gte", run_from(e->e_run));
+	jgen_kint(g, "lt", run_to(e->e_run));
+	jgen_kstr(g, "format", "epoch_millis");
+	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+}
+
+/* The body of a search (first page or next with search_after). */
+static char *
+es_search_body(struct es_run *e, size_t *len)
+{
+	yajl_gen	 g;
+	struct buf	 b = BUF_INIT;
+	size_t		 i;
+
+	g = jgen_new();
+	yajl_gen_map_open(g);
+	jgen_kint(g, "size", e->e_count_only ? 0 : ES_PAGE_SIZE);
+	es_gen_query(e, g);
+	if (es_tth_ok(e->e_ss))
+		jgen_kbool(g, "track_total_hits", 1);
+	if (!e->e_count_only) {
+		jgen_str(g, "sort");
+		yajl_gen_array_open(g);
+		yajl_gen_map_open(g);
+		jgen_str(g, e->e_cs->cs_date_field);
+		yajl_gen_map_open(g);
+		jgen_kstr(g, "order", "asc");
+		jgen_kstr(g, "unmapped_type", "date");
+		yajl_gen_map_close(g);
+		yajl_gen_map_close(g);
+		yajl_gen_array_close(g);
+		if (e->e_s->s_nfields > 0) {
+			jgen_str(g, "_source");
+			yajl_gen_array_open(g);
+			for (i = 0; i < e->e_s->s_nfields; i++)
+				jgen_str(g, e->e_s->s_fields[i]);
+			jgen_str(g, e->e_cs->cs_date_field);
+			yajl_gen_array_close(g);
+		}
+		if (e->e_after != NULL) {
+			jgen_str(g, "search_after");
+			jgen_raw(g, e->e_after, strlen(e->e_after));
+		}
+		if (e->e_pit != NULL) {
+			jgen_str(g, "pit");
+			yajl_gen_map_open(g);
+			jgen_kstr(g, "id", e->e_pit);
+			jgen_kstr(g, "keep_alive", ES_KEEP_ALIVE);
+			yajl_gen_map_close(g);
+		}
+	}
+	yajl_gen_map_close(g);
+	jgen_take(g, &b);
+	yajl_gen_free(g);
+	return (buf_steal(&b, len));
+}
+
+/* Ask for the first or the next page. */
+static void
+es_search_page(struct es_run *e)
+{
+	struct buf	 path = BUF_INIT;
+	char		*body;
+	size_t		 len;
+
+	if (e->e_pages == 0) {
+		e->e_use_pit = !e->e_count_only && es_pit_ok(e->e_ss);
+		if (e->e_use_pit && e->e_pit == NULL) {
+			e->e_phase = ES_PIT_OPEN;
+			buf_addc(&path, '/');
+			es_urlencode(&path, es_index(e));
+			buf_adds(&path, "/_pit?keep_alive=" ES_KEEP_ALIVE
+			    "&ignore_unavailable=true");
+			es_request(e, "POST", path.b_data, NULL, 0);
+			buf_free(&path);
+			return;
+		}
+	}
+	if (e->e_scroll != NULL) {
+		struct buf b = BUF_INIT;
+
+		e->e_phase = ES_SCROLL_NEXT;
+		buf_adds(&b, "{\"scroll\":\"" ES_KEEP_ALIVE "\",\"scroll_id\":");
+		json_append_string(&b, e->e_scroll, strlen(e->e_scroll));
+		buf_addc(&b, '}');
+		body = buf_steal(&b, &len);
+		es_request(e, "POST", "/_search/scroll", body, len);
+		return;
+	}
+	e->e_phase = ES_SEARCH;
+	body = es_search_body(e, &len);
+	if (e->e_pit != NULL)
+		buf_adds(&path, "/_search");
+	else {
+		buf_addc(&path, '/');
+		es_urlencode(&path, es_index(e));
+		buf_adds(&path, "/_search?ignore_unavailable=true"
+		    "&allow_no_indices=true");
+		if (!e->e_count_only)
+			buf_adds(&path, "&scroll=" ES_KEEP_ALIVE);
+	}
+	es_request(e, "POST", path.b_data, body, len);
+	buf_free(&path);
+}
+
+/* Status and content type are known. */
+static int
+es_head_cb(void *arg, long status, const char *ctype)
+{
+	struct es_run	*e = arg;
+
+	e->e_status = status;
+	if (ctype != NULL)
+		e->e_ctype = xstrdup(ctype);
+	e->e_js = jstream_new(es_patterns, es_record_cb, es_scalar_cb, e);
+	return (0);
+}
+
+/* A chunk of the body: keep the start of small bodies, parse it all. */
+static int
+es_data_cb(void *arg, const char *data, size_t len)
+{
+	struct es_run	*e = arg;
+	size_t		 keep;
+
+	if (e->e_body.b_len < ES_BODY_MAX) {
+		keep = ES_BODY_MAX - e->e_body.b_len;
+		buf_add(&e->e_body, data, len < keep ? len : keep);
+	}
+	if (e->e_parse_failed)
+		return (0);
+	if (jstream_feed(e->e_js, data, len) == -1) {
+		if (e->e_enough)
+			return (-1);	/* the run has all it will use */
+		e->e_parse_failed = 1;
+		/* Error bodies may be text; the start is kept. */
+		if (e->e_status >= 200 && e->e_status < 300)
+			return (-1);
+	}
+	return (0);
+}
+
+/* If v is a JSON array of exactly one scalar, give that scalar. */
+static int
+es_unwrap(const char *v, size_t n, const char **out, size_t *outlen)
+{
+	size_t	 i;
+	int	 instr = 0, esc = 0;
+
+	if (n < 3 || v[0] != '[' || v[n - 1] != ']')
+		return (0);
+	if (v[1] == '[' || v[1] == '{')
+		return (0);
+	for (i = 1; i < n - 1; i++) {
+		if (instr) {
+			if (esc)
+				esc = 0;
+			else if (v[i] == '\\')
+				esc = 1;
+			else if (v[i] == '"')
+				instr = 0;
+		} else if (v[i] == '"')
+			instr = 1;
+		else if (v[i] == ',')
+			return (0);
+	}
+	*out = v + 1;
+	*outlen = n - 2;
+	return (1);
+}
+
+/* One hit: build the record of its content and hand it to the run. */
+static int
+es_record_cb(void *arg, int pattern, struct record *hit)
+{
+	struct es_run	*e = arg;
+	struct record	*rec;
+	const char	*k, *v, *df = e->e_cs->cs_date_field;
+	const char	*inner;
+	size_t		 i, klen, vlen, ilen;
+	char		*index = NULL, *id = NULL, *t;
+	int64_t		 ms;
+
+	rec = record_new();
+	for (i = 0; i < record_count(hit); i++) {
+		k = record_key(hit, i, &klen);
+		v = record_val(hit, i, &vlen);
+		if (klen > 8 && memcmp(k, "_source.", 8) == 0)
+			record_add(rec, k + 8, klen - 8, v, vlen);
+		else if (klen > 7 && memcmp(k, "fields.", 7) == 0) {
+			if (record_find(rec, k + 7, klen - 7) >= 0)
+				continue;
+			if (es_unwrap(v, vlen, &inner, &ilen))
+				record_add(rec, k + 7, klen - 7, inner, ilen);
+			else
+				record_add(rec, k + 7, klen - 7, v, vlen);
+		} else if (klen == 4 && memcmp(k, "sort", 4) == 0) {
+			record_set_sort(rec, v, vlen);
+			free(e->e_after);
+			e->e_after = xstrndup(v, vlen);
+		}
+	}
+	buf_reset(&e->e_text);
+	if (record_get_text(hit, "_index", &e->e_text) == 0)
+		index = xstrdup(e->e_text.b_data);
+	buf_reset(&e->e_text);
+	if (record_get_text(hit, "_id", &e->e_text) == 0)
+		id = xstrdup(e->e_text.b_data);
+	if (index != NULL && id != NULL) {
+		t = xprintf("%s/%s", index, id);
+		record_set_id(rec, t, strlen(t));
+		free(t);
+	}
+	free(index);
+	free(id);
+	/* Event time from the date field, which then leaves the content. */
+	if ((v = record_get(rec, df, &vlen)) != NULL) {
+		buf_reset(&e->e_text);
+		if (vlen > 0 && v[0] == '"') {
+			(void)record_get_text(rec, df, &e->e_text);
+			if (util_parse_time_ms(e->e_text.b_data,
+			    e->e_text.b_len, &ms) == 0)
+				rec->r_time = ms;
+		} else if (util_parse_int64(v, vlen, &ms) == 0)
+			rec->r_time = ms;
+		else if (es_unwrap(v, vlen, &inner, &ilen) && ilen > 2 &&
+		    inner[0] == '"' && util_parse_time_ms(inner + 1, ilen - 2,
+		    &ms) == 0)
+			rec->r_time = ms;
+		record_del(rec, df);
+	}
+	record_free(hit);
+	e->e_page++;
+	if (run_record(e->e_run, rec) == 1) {
+		e->e_enough = 1;
+		return (-1);
+	}
+	return (0);
+}
+
+/* Replace *dst with a copy of s (n bytes), unless already set. */
+static void
+es_keep_first(char **dst, const char *s, size_t n)
+{
+	if (*dst == NULL)
+		*dst = xstrndup(s, n);
+}
+
+/* A scalar outside hits: totals, errors, shard failures, context ids. */
+static int
+es_scalar_cb(void *arg, const char *path, enum json_type type,
+    const char *text, size_t len)
+{
+	struct es_run	*e = arg;
+	int64_t		 v;
+
+	if (strcmp(path, "hits.total") == 0 ||
+	    strcmp(path, "hits.total.value") == 0) {
+		if (type == JSON_NUMBER && util_parse_int64(text, len, &v) == 0 &&
+		    v >= 0) {
+			e->e_total_value = (uint64_t)v;
+			if (e->e_pages == 0)
+				run_total(e->e_run, (uint64_t)v, 1);
+		}
+	} else if (strcmp(path, "hits.total.relation") == 0) {
+		if (len == 3 && memcmp(text, "gte", 3) == 0 && e->e_pages == 0)
+			run_total(e->e_run, e->e_total_value, 0);
+	} else if (strcmp(path, "timed_out") == 0)
+		e->e_timed_out = type == JSON_BOOL && len == 4;
+	else if (strcmp(path, "_shards.failed") == 0) {
+		if (util_parse_int64(text, len, &v) == 0)
+			e->e_shards_failed = v;
+	} else if (strcmp(path, "_shards.failures[].reason.reason") == 0)
+		es_keep_first(&e->e_shard_reason, text, len);
+	else if (strcmp(path, "_shards.failures[].reason.type") == 0)
+		es_keep_first(&e->e_shard_type, text, len);
+	else if (strcmp(path, "error") == 0 && type == JSON_STRING)
+		es_keep_first(&e->e_err_string, text, len);
+	else if (strcmp(path, "error.type") == 0)
+		es_keep_first(&e->e_err_type, text, len);
+	else if (strcmp(path, "error.reason") == 0)
+		es_keep_first(&e->e_err_reason, text, len);
+	else if (strcmp(path, "error.root_cause[].type") == 0)
+		es_keep_first(&e->e_root_type, text, len);
+	else if (strcmp(path, "error.root_cause[].reason") == 0)
+		es_keep_first(&e->e_root_reason, text, len);
+	else if (strcmp(path, "error.root_cause[].durability") == 0 ||
+	    strcmp(path, "error.durability") == 0)
+		es_keep_first(&e->e_durability, text, len);
+	else if ((strcmp(path, "pit_id") == 0 || (strcmp(path, "id") == 0 &&
+	    e->e_phase == ES_PIT_OPEN)) && type == JSON_STRING) {
+		free(e->e_pit);
+		e->e_pit = xstrndup(text, len);
+	} else if (strcmp(path, "_scroll_id") == 0 && type == JSON_STRING) {
+		free(e->e_scroll);
+		e->e_scroll = xstrndup(text, len);
+	}
+	return (0);
+}
+
+/* The cluster's reason for a non-2xx answer, in its own words. */
+static void
+es_error_text(struct es_run *e, struct buf *b)
+{
+	size_t	 i, n;
+
+	buf_printf(b, "elasticsearch answered %ld", e->e_status);
+	if (e->e_err_string != NULL) {
+		buf_printf(b, ": %s", e->e_err_string);
+		return;
+	}
+	if (e->e_root_reason != NULL || e->e_err_reason != NULL) {
+		buf_printf(b, ": %s: %s",
+		    e->e_root_type != NULL ? e->e_root_type :
+		    e->e_err_type != NULL ? e->e_err_type : "error",
+		    e->e_root_reason != NULL ? e->e_root_reason :
+		    e->e_err_reason);
+		return;
+	}
+	if (e->e_err_type != NULL) {
+		buf_printf(b, ": %s", e->e_err_type);
+		return;
+	}
+	/* Not JSON: a proxy page or plain text; show its start, on one line. */
+	n = e->e_body.b_len < 200 ? e->e_body.b_len : 200;
+	if (n > 0) {
+		buf_adds(b, ": ");
+		for (i = 0; i < n; i++) {
+			char c = e->e_body.b_data[i];
+
+			buf_addc(b, c == '\n' || c == '\r' || c == '\t' ? ' ' :
+			    c);
+		}
+	}
+}
+
+/* The identity answer: flavour and version. */
+static int
+es_take_identity(struct es_run *e, struct buf *err)
+{
+	struct json	*j;
+	const char	*num, *dist;
+	char		 msg[128];
+	int		 major = 0, minor = 0;
+
+	if ((j = json_parse(e->e_body.b_data, e->e_body.b_len, msg,
+	    sizeof msg)) == NULL) {
+		buf_printf(err, "GET / of source %s is not JSON: %s",
+		    e->e_cs->cs_name, msg);
+		return (-1);
+	}
+	num = json_str(json_get(json_get(j, "version"), "number"));
+	dist = json_str(json_get(json_get(j, "version"), "distribution"));
+	if (num == NULL || sscanf(num, "%d.%d", &major, &minor) < 1) {
+		buf_printf(err, "GET / of source %s has no version.number",
+		    e->e_cs->cs_name);
+		json_free(j);
+		return (-1);
+	}
+	e->e_ss->ss_flavour = dist != NULL && strcmp(dist, "opensearch") == 0 ?
+	    ES_FLAVOUR_OPENSEARCH : ES_FLAVOUR_ELASTIC;
+	e->e_ss->ss_major = major;
+	e->e_ss->ss_minor = minor;
+	e->e_ss->ss_identity_at = util_now_ms();
+	json_free(j);
+	return (0);
+}
+
+/* A response is complete. */
+static void
+es_done_cb(void *arg, const struct httpc_result *res)
+{
+	struct es_run	*e = arg;
+	struct buf	 msg = BUF_INIT;
+	int		 retry, parsed;
+
+	e->e_req = NULL;
+	if (e->e_parse_failed && e->e_status >= 200 && e->e_status < 300) {
+		buf_printf(&msg, "source %s: the response is not valid JSON: "
+		    "%s", e->e_cs->cs_name, jstream_error(e->e_js));
+		es_end(e, msg.b_data, 1, NULL);
+		buf_free(&msg);
+		return;
+	}
+	if (!res->hr_ok && !(res->hr_aborted && e->e_enough)) {
+		buf_printf(&msg, "source %s: %s", e->e_cs->cs_name,
+		    res->hr_error != NULL ? res->hr_error : "request failed");
+		es_end(e, msg.b_data, 1, NULL);
+		buf_free(&msg);
+		return;
+	}
+	parsed = e->e_js != NULL && !e->e_parse_failed && (e->e_enough ||
+	    jstream_finish(e->e_js) == 0);
+	if (e->e_status < 200 || e->e_status >= 300) {
+		if (e->e_phase == ES_IDENTITY)
+			buf_printf(&msg, "GET / of source %s: ",
+			    e->e_cs->cs_name);
+		es_error_text(e, &msg);
+		retry = e->e_status == 429 || e->e_status == 502 ||
+		    e->e_status == 503 || e->e_status == 504;
+		if (e->e_durability != NULL &&
+		    strcmp(e->e_durability, "PERMANENT") == 0)
+			retry = 0;
+		/* An identity that failed is asked again next time. */
+		e->e_ss->ss_identity_at = 0;
+		es_end(e, msg.b_data, retry, res->hr_retry_after);
+		buf_free(&msg);
+		return;
+	}
+	if (!parsed) {
+		buf_printf(&msg, "source %s: the response is not valid JSON: %s",
+		    e->e_cs->cs_name, e->e_js != NULL ?
+		    jstream_error(e->e_js) : "no body");
+		es_end(e, msg.b_data, 1, NULL);
+		buf_free(&msg);
+		return;
+	}
+	switch (e->e_phase) {
+	case ES_IDENTITY:
+		if (es_take_identity(e, &msg) == -1) {
+			es_end(e, msg.b_data, 0, NULL);
+			buf_free(&msg);
+			return;
+		}
+		es_search_page(e);
+		return;
+	case ES_PIT_OPEN:
+		if (e->e_pit == NULL) {
+			buf_printf(&msg, "source %s: opening a point in time "
+			    "gave no id", e->e_cs->cs_name);
+			es_end(e, msg.b_data, 0, NULL);
+			buf_free(&msg);
+			return;
+		}
+		es_search_page(e);
+		return;
+	case ES_SEARCH:
+	case ES_SCROLL_NEXT:
+		break;
+	}
+	if (e->e_shards_failed > 0) {
+		buf_printf(&msg, "partial results: %lld shard%s failed",
+		    (long long)e->e_shards_failed,
+		    e->e_shards_failed == 1 ? "" : "s");
+		if (e->e_shard_reason != NULL)
+			buf_printf(&msg, ": %s: %s", e->e_shard_type != NULL ?
+			    e->e_shard_type : "error", e->e_shard_reason);
+		es_end(e, msg.b_data, 0, NULL);
+		buf_free(&msg);
+		return;
+	}
+	if (e->e_timed_out) {
+		es_end(e, "partial results: the search timed out on the "
+		    "cluster", 1, NULL);
+		return;
+	}
+	e->e_pages++;
+	if (e->e_count_only || e->e_enough || e->e_page < ES_PAGE_SIZE) {
+		es_end(e, NULL, 0, NULL);
+		return;
+	}
+	es_search_page(e);
+}
