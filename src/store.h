@@ -53,6 +53,11 @@ void		 store_close(struct store *);
 size_t		 store_mapsize(const struct store *);
 /* The last error of the store itself (map full, disk), or NULL. */
 const char	*store_last_error(const struct store *);
+/* This datadir's identity: 16 lowercase hex chars, random at creation,
+ * kept in STORE_META "instance". */
+const char	*store_instance(const struct store *);
+/* Number of group commits done by store_write so far (for tests and metrics). */
+uint64_t	 store_batches(const struct store *);
 
 /* Begin a read-only transaction; NULL on error (logged). */
 struct store_txn *store_read(struct store *);
