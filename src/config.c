@@ -14,13 +14,13 @@
  * (redis.conf); source, target and api_key add one each.
  *
  * Defaults (config_defaults, from the CONFIG_* names in config.h):
- *	listen 127.0.0.1:4110		datadir /var/lib/411
- *	redis unix:/run/redis/redis.sock	redis_prefix "411:"
- *	searches_dir (none)		max_runs 10000	max_alerts 1000
- *	catch_up 1d	job_retention 7d	shutdown_grace 10s
- *	api_max_body 1m	api_timeout 30s	base_url (none)	instance (none)
- *	source options: index *, date_field @timestamp, max_concurrency 32,
- *	timeout 60s, insecure no
+ *	listen 127.0.0.1:4110, datadir /var/lib/411,
+ *	redis unix:/run/redis/redis.sock, no redis password,
+ *	redis_prefix "411:", no searches_dir, max_runs 10000,
+ *	max_alerts 1000, catch_up 1d, job_retention 7d, shutdown_grace 10s,
+ *	api_max_body 1m, api_timeout 30s, no base_url, no instance (main
+ *	uses the host name); source options: index *, date_field
+ *	@timestamp, max_concurrency 32, timeout 60s, insecure no
  *
  * Limits: max_runs, max_alerts and max_concurrency 1 to 2147483647;
  * catch_up and shutdown_grace may be 0, job_retention, api_timeout and a
@@ -59,7 +59,7 @@ struct config_parser {
 	struct config_errors	*p_errs;
 	int			 p_line;
 	int			 p_nerr;
-	int			*p_key_lines;	/* line of each c_keys[i] */
+	int			*p_key_lines;	/* line of c_keys[i] */
 };
 
 struct config_directive {
@@ -107,9 +107,9 @@ static int	config_name_ok(const char *);
 static int	config_url(struct config_parser *, const char *,
 		    const char *, char **);
 static void	config_source_free(struct config_source *);
-static void	set_source_opt(struct config_parser *, struct config_source *,
-		    enum config_srcopt, const char *, const char *,
-		    const char *);
+static void	set_source_opt(struct config_parser *,
+		    struct config_source *, enum config_srcopt, const char *,
+		    const char *, const char *);
 static void	config_target_free(struct config_target *);
 
 static void	set_listen(struct config_parser *, int, char **);

@@ -167,7 +167,8 @@ test_every_directive(void)
 	ok(cs != NULL && cs->cs_type == SOURCE_GRAPHITE, "graphite source");
 	if (cs != NULL) {
 		is_string("*", cs->cs_index, "default index");
-		is_string("@timestamp", cs->cs_date_field, "default date_field");
+		is_string("@timestamp", cs->cs_date_field,
+		    "default date_field");
 		is_int(32, cs->cs_max_concurrency, "default max_concurrency");
 		is_int(60, cs->cs_timeout, "default timeout");
 		is_int(0, cs->cs_insecure, "default insecure no");
@@ -455,7 +456,8 @@ test_many_errors(void)
 		ok(strncmp(errs.ce_lines[6], "t.conf:8: ", 10) == 0,
 		    "then line 8");
 		is_string("t.conf:9: api_key k2: key too "
-		    "short (16 characters at least)", errs.ce_lines[7], "last on line 9");
+		    "short (16 characters at least)", errs.ce_lines[7],
+		    "last on line 9");
 	} else
 		skip(8, "wrong count");
 	config_errors_free(&errs);
