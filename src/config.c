@@ -617,14 +617,16 @@ static void
 set_source_opt(struct config_parser *p, struct config_source *cs,
     enum config_srcopt o, const char *what, const char *name, const char *v)
 {
+	char	*ow;
 	int	 b;
 
+	ow = xprintf("%s: %s", what, name);	/* "source logs: timeout" */
 	switch (o) {
 	case SO_INDEX:
 	case SO_DATE_FIELD:
 		if (*v == '\0') {
-			config_err(p, "%s: option %s is empty", what, name);
-			return;
+			config_err(p, "%s: empty value", ow);
+			break;
 		}
 		config_setstr(o == SO_INDEX ? &cs->cs_index :
 		    &cs->cs_date_field, v);
@@ -648,24 +650,25 @@ set_source_opt(struct config_parser *p, struct config_source *cs,
 		config_setstr(&cs->cs_key_file, v);
 		break;
 	case SO_LINK_URL:
-		(void)config_url(p, what, v, &cs->cs_link_url);
+		(void)config_url(p, ow, v, &cs->cs_link_url);
 		break;
 	case SO_INSECURE:
 	case SO_TLS_VERIFY:
 		if (config_bool(v, &b) == -1) {
-			config_err(p, "%s: option %s: bad value \"%s\" (want "
-			    "yes or no)", what, name, v);
-			return;
+			config_err(p, "%s: bad value \"%s\" (want yes or no)",
+			    ow, v);
+			break;
 		}
 		cs->cs_insecure = o == SO_INSECURE ? b : !b;
 		break;
 	case SO_MAX_CONCURRENCY:
-		(void)config_int(p, what, v, 1, &cs->cs_max_concurrency);
+		(void)config_int(p, ow, v, 1, &cs->cs_max_concurrency);
 		break;
 	case SO_TIMEOUT:
-		(void)config_duration(p, what, v, 1, &cs->cs_timeout);
+		(void)config_duration(p, ow, v, 1, &cs->cs_timeout);
 		break;
 	}
+	free(ow);
 }
 
 /* source NAME TYPE URL [option value]... */

@@ -358,14 +358,20 @@ test_errors(void)
 	    "t.conf:1: source m: option timeout needs a value",
 	    "source option without value");
 	error_is("source m es http://x timeout forever\n",
-	    "t.conf:1: source m: bad duration \"forever\": duration must "
-	    "start with a number", "bad source timeout");
+	    "t.conf:1: source m: timeout: bad duration \"forever\": "
+	    "duration must start with a number", "bad source timeout");
 	error_is("source m es http://x max_concurrency -1\n",
-	    "t.conf:1: source m: bad number \"-1\" (want 1 to 2147483647)",
+	    "t.conf:1: source m: max_concurrency: bad number \"-1\" (want 1 "
+	    "to 2147483647)",
 	    "bad max_concurrency");
 	error_is("source m es http://x insecure maybe\n",
-	    "t.conf:1: source m: option insecure: bad value \"maybe\" (want "
-	    "yes or no)", "bad insecure");
+	    "t.conf:1: source m: insecure: bad value \"maybe\" (want yes "
+	    "or no)", "bad insecure");
+	error_is("source m es http://x link_url kibana\n",
+	    "t.conf:1: source m: link_url: bad URL \"kibana\" (want http:// "
+	    "or https://)", "bad link_url");
+	error_is("source m es http://x index \"\"\n",
+	    "t.conf:1: source m: index: empty value", "empty index");
 	error_is("source m es http://x index a index b\n",
 	    "t.conf:1: source m: option index given twice",
 	    "source option twice");
@@ -447,8 +453,8 @@ test_many_errors(void)
 		    "argument", errs.ce_lines[1], "then line 2");
 		ok(strncmp(errs.ce_lines[2], "t.conf:3: ", 10) == 0,
 		    "then line 3");
-		ok(strncmp(errs.ce_lines[3], "t.conf:4: source logs: bad "
-		    "duration", 35) == 0, "then line 4");
+		ok(strncmp(errs.ce_lines[3], "t.conf:4: source logs: timeout: "
+		    "bad duration", 44) == 0, "then line 4");
 		ok(strncmp(errs.ce_lines[4], "t.conf:5: source logs: "
 		    "duplicate", 32) == 0, "then line 5");
 		ok(strncmp(errs.ce_lines[5], "t.conf:7: ", 10) == 0,
@@ -576,7 +582,7 @@ test_names(void)
 int
 main(void)
 {
-	plan(173);
+	plan(175);
 	test_defaults();
 	test_every_directive();
 	test_values();
