@@ -36,9 +36,6 @@
 #include "xmalloc.h"
 
 #define SCHED_NOT_IN_HEAP	((size_t)-1)
-#define SCHED_RETRY_MIN_MS	1000
-#define SCHED_RETRY_MAX_MS	(5 * 60 * 1000)
-#define SCHED_RETRY_AFTER_MAX_MS (60 * 60 * 1000)
 
 struct sched_pool;
 
@@ -111,7 +108,7 @@ sched_floordiv(int64_t a, int64_t b)
 }
 
 /* The last grid point of s at or before t (ms). */
-static int64_t
+int64_t
 sched_grid(const struct search *s, int64_t t)
 {
 	int64_t	 every = s->s_every * 1000, j = search_jitter(s);
@@ -406,31 +403,50 @@ sched_next_run(struct sched *sc, uint64_t id)
  * latest complete one for a new search; past the catch-up limit the gap
  * is skipped and recorded.
  */
+int
+sched_window(const struct search *s, int64_t checkpoint, int64_t now,
+    int64_t catch_up_ms, int64_t *endp, int64_t *skipto)
+{
+	int64_t	 delay = s->s_delay * 1000, every = s->s_every * 1000;
+	int64_t	 end, first;
+
+	if (checkpoint == 0) {
+		*endp = sched_grid(s, now - delay);
+		return (0);
+	}
+	end = sched_grid(s, checkpoint) + every;
+	if (now - delay - end > catch_up_ms) {
+		first = sched_grid(s, now - delay - catch_up_ms) + every;
+		if (first > end) {
+			*skipto = first - every;
+			*endp = first;
+			return (1);
+		}
+	}
+	*endp = end;
+	return (0);
+}
+
 static void
 sched_plan(struct sched *sc, struct sched_entry *e)
 {
 	const struct search	*s = e->e_search;
 	int64_t			 now = util_now_ms(), delay = s->s_delay * 1000;
-	int64_t			 every = s->s_every * 1000, limit, end, first;
+	int64_t			 every = s->s_every * 1000, end, skipto = 0;
 
-	if (e->e_checkpoint == 0)
-		end = sched_grid(s, now - delay);
-	else
-		end = sched_grid(s, e->e_checkpoint) + every;
-	limit = sc->s_env->re_cfg->c_catch_up * 1000;
-	if (e->e_checkpoint != 0 && now - delay - end > limit) {
-		first = sched_grid(s, now - delay - limit) + every;
+	if (sched_window(s, e->e_checkpoint, now,
+	    sc->s_env->re_cfg->c_catch_up * 1000, &end, &skipto) == 1) {
 		log_warnx("search %llu: windows ending %lld..%lld ms were not "
 		    "run: the gap is longer than catch_up",
-		    (unsigned long long)s->s_id, (long long)end,
-		    (long long)(first - every));
+		    (unsigned long long)s->s_id,
+		    (long long)(sched_grid(s, e->e_checkpoint) + every),
+		    (long long)skipto);
 		if (sc->s_env->re_metrics != NULL)
 			sc->s_env->re_metrics->m_windows_skipped +=
-			    (first - end) / every;
-		run_gap(sc->s_env, e->e_search, e->e_checkpoint,
-		    first - every);
-		e->e_checkpoint = first - every;
-		end = first;
+			    (end - sched_grid(s, e->e_checkpoint) - every) /
+			    every;
+		run_gap(sc->s_env, e->e_search, e->e_checkpoint, skipto);
+		e->e_checkpoint = skipto;
 	}
 	e->e_end = end;
 	e->e_due = end + delay;
@@ -529,7 +545,7 @@ sched_timer_cb(evutil_socket_t fd, short ev, void *arg)
 }
 
 /* The retry delay after n failures in a row, honouring Retry-After. */
-static int64_t
+int64_t
 sched_backoff(const struct search *s, int n, int retryable,
     const char *retry_after)
 {

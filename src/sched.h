@@ -65,4 +65,30 @@ size_t		 sched_searches(const struct sched *);
 /* How late the most overdue run is, ms (0 when none is due). */
 int64_t		 sched_lag(const struct sched *);
 
+/*
+ * Window arithmetic, pure (exposed for the unit tests).
+ *
+ * sched_grid: the last grid point of the search at or before t (ms): the
+ * grid is k * every + jitter.
+ *
+ * sched_window: the end of the next window to run, given the checkpoint
+ * (end of the last committed window, 0 for a new search), now, and the
+ * catch-up limit.  Returns 0 with *end set, or 1 when the gap past the
+ * checkpoint is longer than catch_up: windows up to *skipto are skipped
+ * (*skipto becomes the checkpoint) and *end is the first to run.
+ *
+ * sched_backoff: the retry delay (ms) after n failures in a row: 1 s
+ * doubling up to min(5 min, max(60 s, every)), a not retryable failure
+ * waits the cap; jitter 80% to 120%; Retry-After (seconds) is honoured up
+ * to SCHED_RETRY_AFTER_MAX_MS.
+ */
+#define SCHED_RETRY_MIN_MS	1000
+#define SCHED_RETRY_MAX_MS	(5 * 60 * 1000)
+#define SCHED_RETRY_AFTER_MAX_MS (60 * 60 * 1000)
+
+int64_t		 sched_grid(const struct search *, int64_t);
+int		 sched_window(const struct search *, int64_t, int64_t, int64_t,
+		    int64_t *, int64_t *);
+int64_t		 sched_backoff(const struct search *, int, int, const char *);
+
 #endif
