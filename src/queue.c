@@ -69,6 +69,7 @@ struct queue {
 	char			*q_unix;
 	char			*q_password;
 	char			*q_name;
+	char			*q_addr;	/* for log messages */
 	queue_state_cb		 q_state_cb;
 	void			*q_arg;
 
@@ -154,6 +155,11 @@ queue_new(struct event_base *base, const struct queue_opts *qo,
 		q->q_password = xstrdup(qo->qo_password);
 	if (qo->qo_name != NULL)
 		q->q_name = xstrdup(qo->qo_name);
+	if (q->q_unix != NULL)
+		q->q_addr = xstrdup(q->q_unix);
+	else
+		q->q_addr = xprintf("%s:%d", q->q_host != NULL ? q->q_host :
+		    "127.0.0.1", q->q_port);
 	q->q_state_cb = state_cb;
 	q->q_arg = arg;
 	q->q_backoff = QUEUE_BACKOFF_MIN_MS;
@@ -375,6 +381,7 @@ queue_destroy(struct queue *q)
 		free(q->q_password);
 	}
 	free(q->q_name);
+	free(q->q_addr);
 	free(q->q_error);
 	free(q->q_logged);
 	free(q);
@@ -611,12 +618,14 @@ queue_lost_cb(evutil_socket_t fd, short ev, void *arg)
 		/* Log a failing connect once per distinct error. */
 		if (q->q_logged == NULL ||
 		    strcmp(q->q_logged, q->q_error) != 0) {
-			log_warnx("redis: connect failed: %s", q->q_error);
+			log_warnx("redis %s: connect failed: %s", q->q_addr,
+			    q->q_error);
 			free(q->q_logged);
 			q->q_logged = xstrdup(q->q_error);
 		} else
-			log_debug("%s: connect failed: %s; retry in %lld ms",
-			    __func__, q->q_error, (long long)delay);
+			log_debug("%s: %s: connect failed: %s; retry in "
+			    "%lld ms", __func__, q->q_addr, q->q_error,
+			    (long long)delay);
 		return;
 	}
 
