@@ -172,7 +172,7 @@ jstream_new(const char *const *patterns, jstream_record_cb rcb,
 		fatalx("yajl_alloc");
 	yajl_config(js->js_h, yajl_dont_validate_strings, 1);
 	yajl_config(js->js_h, yajl_allow_partial_values, 0);
-	buf_reserve(&js->js_path, 64);
+	buf_add(&js->js_path, "", 0);
 	return (js);
 }
 
@@ -297,7 +297,7 @@ js_scalar(struct jstream *js, enum json_type type, const char *s, size_t n)
 	else
 		buf_add(&js->js_tmp, s, n);
 	if (js->js_tmp.b_data == NULL)
-		buf_reserve(&js->js_tmp, 0);
+		buf_add(&js->js_tmp, "", 0);
 	path = js->js_path.b_data != NULL ? js->js_path.b_data : "";
 	if (js->js_scalar_cb(js->js_arg, path, type, js->js_tmp.b_data,
 	    js->js_tmp.b_len) == -1)
@@ -460,7 +460,7 @@ js_cb_map_key(void *ctx, const unsigned char *s, size_t n)
 			buf_addc(&js->js_key, '.');
 		util_utf8_append(&js->js_key, (const char *)s, n);
 		if (js->js_key.b_data == NULL)
-			buf_reserve(&js->js_key, 0);
+			buf_add(&js->js_key, "", 0);
 		return (js_check_size(js));
 	}
 	js->js_path.b_len = top->f_plen;

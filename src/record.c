@@ -294,8 +294,10 @@ record_unescape(const char *v, size_t n, struct buf *b)
 	size_t		 i, start;
 	unsigned int	 c, lo;
 
-	if (n < 2)
+	if (n < 2) {
+		buf_add(b, "", 0);
 		return;
+	}
 	v++;
 	n -= 2;
 	buf_reserve(b, n);
@@ -345,8 +347,7 @@ record_unescape(const char *v, size_t n, struct buf *b)
 		}
 		start = i + 1;
 	}
-	if (start < n)
-		buf_add(b, v + start, n - start);
+	buf_add(b, v + start, start < n ? n - start : 0);
 }
 
 /* The value of key as text, appended to b; 0, or -1 if absent. */
@@ -363,7 +364,7 @@ record_get_text(const struct record *r, const char *k, struct buf *b)
 	else {
 		buf_add(b, v, n);
 		if (b->b_data == NULL)
-			buf_reserve(b, 0);
+			buf_add(b, "", 0);
 	}
 	return (0);
 }
@@ -573,7 +574,7 @@ record_cb_map_key(void *ctx, const unsigned char *s, size_t n)
 		buf_addc(&p->rp_key, '.');
 	util_utf8_append(&p->rp_key, (const char *)s, n);
 	if (p->rp_key.b_data == NULL)
-		buf_reserve(&p->rp_key, 0);
+		buf_add(&p->rp_key, "", 0);
 	return (1);
 }
 
