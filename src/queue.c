@@ -88,7 +88,7 @@ struct queue {
 	struct event		*q_retry_ev;
 	struct event		*q_lost_ev;
 
-	int			 q_depth;	/* user callbacks on the stack */
+	int			 q_depth;	/* user callbacks running */
 	int			 q_in_hiredis;	/* inside a hiredis reply cb */
 	int			 q_dead;	/* queue_free deferred */
 };

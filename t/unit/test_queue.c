@@ -520,7 +520,8 @@ test_no_server(void)
 	ok(queue_error(q) != NULL && !queue_up(q),
 	    "no server: error %s", queue_error(q) ? queue_error(q) : "");
 	spin(300);
-	ok(st.ups == 0 && st.downs == 0, "no state change without a connection");
+	ok(st.ups == 0 && st.downs == 0,
+	    "no state change without a connection");
 	queue_free(q);
 	queue_free(NULL);
 	free(path);
