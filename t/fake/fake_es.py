@@ -1570,6 +1570,13 @@ class Handler(BaseHTTPRequestHandler):
     server_version = 'fake-es'
     sys_version = ''
 
+    def setup(self):
+        BaseHTTPRequestHandler.setup(self)
+        try:
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+
     def log_message(self, fmt, *args):
         log(fmt % args)
 
