@@ -28,11 +28,10 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define HTTPC_MAXCONNECTS	1024	/* idle connections kept for reuse */
+#define HTTPC_MAXCONNECTS	1024	/* idle connections kept */
 
 /* One socket curl asked us to watch. */
 struct httpc_sock {
-	struct httpc		*hs_httpc;
 	struct event		*hs_ev;
 	curl_socket_t		 hs_fd;
 	LIST_ENTRY(httpc_sock)	 hs_entry;
@@ -40,9 +39,9 @@ struct httpc_sock {
 
 enum httpc_state {
 	HTTPC_NEW,		/* built, not started */
-	HTTPC_PENDING,		/* started, waiting to be added to the multi */
+	HTTPC_PENDING,		/* started, not yet in the multi */
 	HTTPC_RUNNING,		/* in the multi */
-	HTTPC_ZOMBIE		/* cancelled from inside a curl callback */
+	HTTPC_ZOMBIE		/* cancelled inside a curl callback */
 };
 
 struct httpc_req {
@@ -67,7 +66,7 @@ struct httpc_req {
 	int64_t			 hr_start_us;
 	int64_t			 hr_bytes;
 	long			 hr_status;
-	char			*hr_retry_after;	/* raw header value */
+	char			*hr_retry_after;	/* header value */
 	int			 hr_head_done;
 	int			 hr_aborted;
 	int			 hr_too_big;
@@ -79,10 +78,10 @@ struct httpc {
 	struct event_base	*h_base;
 	CURLM			*h_multi;
 	struct event		*h_timer;	/* curl's timeout */
-	struct event		*h_defer;	/* deferred adds and reaping */
+	struct event		*h_defer;	/* adds, reaping */
 	int			 h_running;	/* curl's count */
 	int			 h_depth;	/* inside socket_action */
-	size_t			 h_count;	/* requests in flight */
+	size_t			 h_count;	/* in flight */
 	struct httpc_reqs	 h_reqs;	/* every started request */
 	LIST_HEAD(, httpc_sock)	 h_socks;
 };
@@ -153,7 +152,8 @@ httpc_new(struct event_base *base)
 	curl_multi_setopt(h->h_multi, CURLMOPT_TIMERDATA, h);
 	curl_multi_setopt(h->h_multi, CURLMOPT_MAXCONNECTS,
 	    (long)HTTPC_MAXCONNECTS);
-	curl_multi_setopt(h->h_multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
+	curl_multi_setopt(h->h_multi, CURLMOPT_PIPELINING,
+	    (long)CURLPIPE_NOTHING);
 	return (h);
 }
 
@@ -212,7 +212,6 @@ httpc_sock_cb(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
 		kind |= EV_WRITE;
 	if (s == NULL) {
 		s = xcalloc(1, sizeof *s);
-		s->hs_httpc = h;
 		s->hs_fd = fd;
 		if ((s->hs_ev = event_new(h->h_base, fd, kind, httpc_event_cb,
 		    h)) == NULL)
@@ -450,14 +449,17 @@ static void
 httpc_defer_cb(evutil_socket_t fd, short kind, void *arg)
 {
 	struct httpc		*h = arg;
-	struct httpc_req	*r, *next;
+	struct httpc_req	*r;
 
 	(void)fd;
 	(void)kind;
-	for (r = TAILQ_FIRST(&h->h_reqs); r != NULL; r = next) {
-		next = TAILQ_NEXT(r, hr_entry);
-		if (r->hr_state == HTTPC_PENDING && httpc_add(r) == -1)
+again:
+	TAILQ_FOREACH(r, &h->h_reqs, hr_entry) {
+		if (r->hr_state == HTTPC_PENDING && httpc_add(r) == -1) {
+			/* The callback may change the list: start over. */
 			httpc_fail(r, "the transfer could not be started");
+			goto again;
+		}
 	}
 	httpc_reap(h);
 }

@@ -47,9 +47,9 @@ struct raw {
 	struct evconnlistener	*listener;
 	int			 port;
 	enum raw_mode		 mode;
-	int			 nreq;		/* complete requests read */
-	struct buf		 head;		/* the last request head */
-	struct buf		 body;		/* and its body */
+	int			 nreq;	/* complete requests read */
+	struct buf		 head;	/* the last request head */
+	struct buf		 body;	/* and its body */
 	struct bufferevent	*bevs[MAXRAW];
 	int			 nbevs;
 };
@@ -75,19 +75,19 @@ struct ctx {
 	int64_t		 time_us;
 	int		 aborted;
 	/* Side effects from inside the callbacks. */
-	struct httpc_req *cancel_in_data;	/* cancel this from data */
-	struct ctx	*start_in_data;		/* start /hello with this */
-	int		 seq_left;		/* start the next in done */
+	struct httpc_req *cancel_in_data;	/* cancel it from data */
+	struct ctx	*start_in_data;		/* start /hello */
+	int		 seq_left;		/* start another in done */
 };
 
 static struct event_base	*base;
 static struct httpc		*hc;
 static struct raw		 raw;
 static int			 http_port;
-static int			 in_start;	/* inside httpc_req_start */
-static int			 sync_done;	/* done ran inside start */
-static char			*big;		/* BIG_LEN pattern bytes */
-static unsigned char		 ports[65536];	/* client ports seen */
+static int			 in_start;	/* in httpc_req_start */
+static int			 sync_done;	/* done inside start */
+static char			*big;		/* BIG_LEN bytes */
+static unsigned char		 ports[65536];	/* client ports */
 static int			 nports;
 
 /* What the evhttp server saw last on /echo. */
@@ -269,6 +269,7 @@ http_cb(struct evhttp_request *req, void *arg)
 	char			 date[64];
 	time_t			 t;
 	size_t			 i, n;
+	enum evhttp_cmd_type	 cmd;
 
 	(void)arg;
 	note_port(req);
@@ -294,9 +295,9 @@ http_cb(struct evhttp_request *req, void *arg)
 		free(echo_method);
 		free(echo_xtest);
 		free(echo_auth);
-		echo_method = xstrdup(evhttp_request_get_command(req) ==
-		    EVHTTP_REQ_POST ? "POST" : evhttp_request_get_command(req) ==
-		    EVHTTP_REQ_PUT ? "PUT" : "other");
+		cmd = evhttp_request_get_command(req);
+		echo_method = xstrdup(cmd == EVHTTP_REQ_POST ? "POST" :
+		    cmd == EVHTTP_REQ_PUT ? "PUT" : "other");
 		echo_xtest = dup_or_null(evhttp_find_header(in, "X-Test"));
 		echo_auth = dup_or_null(evhttp_find_header(in,
 		    "Authorization"));
@@ -515,7 +516,8 @@ test_get(void)
 	start(&c, "HEAD", url(http_port, "/hello"), NULL, NULL, 0, 1);
 	run_until(&c.done, 1, 30);
 	ok(c.done == 1 && c.ok && c.status == 200, "HEAD ok");
-	ok(c.heads == 1 && c.bytes == 0 && c.chunks == 0, "HEAD: head, no body");
+	ok(c.heads == 1 && c.bytes == 0 && c.chunks == 0,
+	    "HEAD: head, no body");
 	ctx_reset(&c);
 
 	start(&c, "GET", url(http_port, "/empty"), NULL, NULL, 0, 1);
@@ -757,7 +759,7 @@ test_cancel_abort(void)
 	ok(c3.done == 1 && c3.ok && c3.body.b_len == 11,
 	    "request started inside a data callback completed");
 	run_until(&zero, 1, 1);
-	is_int(0, c2.done, "request cancelled inside a data callback: no done");
+	is_int(0, c2.done, "cancelled inside a data callback: no done");
 	is_int(0, (int64_t)httpc_running(hc), "nothing running");
 	ctx_reset(&c);
 	ctx_reset(&c2);
@@ -857,8 +859,8 @@ test_free_in_flight(void)
 	raw.mode = RAW_SILENT;
 	n = raw.nreq;
 	start(&c, "GET", url(raw.port, "/silent"), NULL, NULL, 0, 1);
-	start(&c2, "GET", url(http_port, "/hello"), NULL, NULL, 0, 1);
-	run_until(&raw.nreq, n + 1, 30);
+	start(&c2, "GET", url(raw.port, "/silent2"), NULL, NULL, 0, 1);
+	run_until(&raw.nreq, n + 2, 30);
 	is_int(2, (int64_t)httpc_running(hc), "two in flight before free");
 	httpc_free(hc);
 	hc = NULL;
