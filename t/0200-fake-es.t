@@ -290,7 +290,8 @@ sub flavour_tests {
 	($st) = $es->search('logs-a', { size => 0 });
 	is($st, 599, 'a dropped connection');
 	$es->faults([{ path => '_search', shard_failure => JSON::PP::true,
-	    reason => 'No mapping found for [foo]', times => 1 }]);
+	    status => 200, reason => 'No mapping found for [foo]',
+	    times => 1 }]);
 	($st, $j) = $es->search('logs-a', { size => 1 });
 	is($st, 200, 'a shard failure is a 200');
 	is($j->{_shards}{failed}, 1, '_shards.failed');
@@ -319,6 +320,8 @@ sub flavour_tests {
 	is($log->[0]{query}{scroll}, '2m', 'query parameters');
 	is($log->[0]{body}{sort}[0]{'@timestamp'}{unmapped_type}, 'date',
 	    'parsed body');
+	is($log->[0]{status}, 200, 'the status is logged');
+	ok($log->[0]{response_bytes} > 100, 'and the size of the answer');
 
 	# Errors.
 	($st, $j) = $es->search('nope', { size => 0 });
@@ -346,6 +349,9 @@ sub flavour_tests {
 	($st, $j) = $es->search('big', es_body(count => 1, size => 0,
 	    from => $BASE + 1000 * 100, to => $BASE + 1000 * 350 + 1));
 	is(total_value($j), 251, 'a window over the virtual index');
+	($st, $j) = $es->search('big', es_body(count => 1, size => 0,
+	    q => 'program:sshd AND seq:[10 TO 19]'));
+	is(total_value($j), 10, 'a query string over the virtual index');
 	my (%seq, $bytes, $id, $sid2);
 	$bytes = 0;
 	my $pages = 0;

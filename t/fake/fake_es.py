@@ -1051,12 +1051,15 @@ class Segment(object):
             self.desc = bool(sort) and sort[0][0] == ix.date_field and sort[0][1]
         else:
             if ix.virtual is not None:
-                cand = (ix.vdoc(i) for i in range(ix.virtual['count']))
+                # keep numbers only: the docs are made again when sent
+                ent = []
+                for i in range(ix.virtual['count']):
+                    d = ix.vdoc(i)
+                    if q(d):
+                        ent.append((doc_key(d, sort), i))
             else:
-                cand = ix.docs
-            hits = [d for d in cand if q(d)]
-            self.entries = sorted(((doc_key(d, sort), d) for d in hits),
-                                  key=lambda e: e[0])
+                ent = [(doc_key(d, sort), d) for d in ix.docs if q(d)]
+            self.entries = sorted(ent, key=lambda e: e[0])
             self.keys = [e[0] for e in self.entries]
 
     @staticmethod
@@ -1110,8 +1113,10 @@ class Segment(object):
                 else:
                     lo = mid + 1
             start = lo
+        virtual = self.ix.virtual is not None
         for i in range(start, len(self.entries)):
-            yield self.entries[i]
+            k, d = self.entries[i]
+            yield (k, self.ix.vdoc(d)) if virtual else (k, d)
 
 
 def merged(segments, after):
@@ -1569,6 +1574,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     server_version = 'fake-es'
     sys_version = ''
+    _entry = None
 
     def setup(self):
         BaseHTTPRequestHandler.setup(self)
@@ -1628,6 +1634,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, str(v))
         self.send_header('Content-Length', str(len(data)))
         self.end_headers()
+        if self._entry is not None:
+            self._entry['status'] = status
+            self._entry['response_bytes'] = len(data)
         if self.command != 'HEAD':
             self.wfile.write(data)
 
@@ -1640,6 +1649,8 @@ class Handler(BaseHTTPRequestHandler):
         self.base_headers()
         self.send_header('Transfer-Encoding', 'chunked')
         self.end_headers()
+        entry = self._entry or {}
+        entry['status'] = status
         buf = []
         blen = 0
         sent = 0
@@ -1658,6 +1669,7 @@ class Handler(BaseHTTPRequestHandler):
                     return
                 w.write(b'%x\r\n%s\r\n' % (len(chunk), chunk))
                 sent += len(chunk)
+                entry['response_bytes'] = sent
                 buf, blen = [], 0
         if buf:
             chunk = b''.join(buf)
@@ -1669,10 +1681,12 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             w.write(b'%x\r\n%s\r\n' % (len(chunk), chunk))
+            entry['response_bytes'] = sent + len(chunk)
         w.write(b'0\r\n\r\n')
 
     def dispatch(self):
         t = time.time()
+        self._entry = None
         u = urllib.parse.urlsplit(self.path)
         path = urllib.parse.unquote(u.path)
         params = dict(urllib.parse.parse_qsl(u.query, keep_blank_values=True))
@@ -1688,13 +1702,16 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if path.startswith('/_fake/') or path == '/_fake':
                 return self.control(method, path, params, body, body_err, raw)
+            entry = {'method': method, 'path': path, 'query': params,
+                     'qs': u.query,
+                     'content_type': self.headers.get('Content-Type'),
+                     'body': body if body_err is None else raw.decode(
+                         'utf-8', 'replace'),
+                     'time': round(t, 3), 'status': None,
+                     'response_bytes': 0}
             with STATE_LOCK:
-                REQUESTS.append({'method': method, 'path': path,
-                                 'query': params, 'qs': u.query,
-                                 'content_type': self.headers.get('Content-Type'),
-                                 'body': body if body_err is None else raw.decode(
-                                     'utf-8', 'replace'),
-                                 'time': round(t, 3)})
+                REQUESTS.append(entry)
+            self._entry = entry
             fault = match_fault(method, path, self.path)
             if fault is not None:
                 if fault.get('delay_ms'):
@@ -1710,7 +1727,10 @@ class Handler(BaseHTTPRequestHandler):
                     return self.send_raw(fault.get('status', 200),
                                          '{"took":1,"hits":{"hits":[{"_index":',
                                          headers=fault.get('headers'))
-                if fault.get('status'):
+                modifier = fault.get('shard_failure') or fault.get('timed_out') \
+                    or fault.get('truncate_bytes') is not None
+                if 'body' in fault or (fault.get('status') and not modifier):
+                    fault.setdefault('status', 200)
                     b = fault.get('body')
                     if b is None:
                         b = default_fault_body(fault['status'])
