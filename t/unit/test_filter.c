@@ -1,0 +1,549 @@
+/*
+ * test_filter.c -- filter validation, the dedupe and throttle filters, and
+ * their state: an overlay that a committed run writes to the store and a
+ * later run (after a restart) honours.
+ */
+#include "autoconf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "filter.h"
+#include "json.h"
+#include "record.h"
+#include "search.h"
+#include "store.h"
+#include "tap.h"
+#include "xmalloc.h"
+
+#define MIN_MS		(60 * 1000LL)
+#define HOUR_MS		(60 * MIN_MS)
+#define T0		1795460400000LL		/* 2026-11-23T19:00:00Z */
+
+/* What a trace callback saw last. */
+struct trace {
+	int	 calls;
+	size_t	 pos;
+	char	 type[32];
+	char	 what[32];
+	char	 why[160];
+};
+
+static void
+trace_cb(void *arg, size_t pos, const char *type, const char *what,
+    const char *why)
+{
+	struct trace	*t = arg;
+
+	t->calls++;
+	t->pos = pos;
+	snprintf(t->type, sizeof t->type, "%s", type);
+	snprintf(t->what, sizeof t->what, "%s", what);
+	snprintf(t->why, sizeof t->why, "%s", why);
+}
+
+/* A JSON tree from text. */
+static struct json *
+parse(const char *text)
+{
+	struct json	*j;
+	char		 msg[128];
+
+	if ((j = json_parse(text, strlen(text), msg, sizeof msg)) == NULL)
+		bail("bad test JSON %s: %s", text, msg);
+	return (j);
+}
+
+/* A search (no config) with filters, and id. */
+static struct search *
+mksearch(const char *filters, uint64_t id)
+{
+	struct json		*j;
+	struct search		*s;
+	struct search_err	 err;
+	char			*text;
+
+	if (asprintf(&text, "{\"name\":\"f\",\"type\":\"es\",\"source\":"
+	    "\"logs\",\"query\":\"*\",\"filters\":%s}", filters) == -1)
+		bail("asprintf");
+	j = parse(text);
+	free(text);
+	if ((s = search_from_json(j, NULL, &err)) == NULL)
+		bail("search refused: %s: %s", err.se_field, err.se_message);
+	json_free(j);
+	s->s_id = id;
+	return (s);
+}
+
+/* A record of string fields "k1", "v1", ..., NULL at event time t. */
+static struct record *
+rec(int64_t t, ...)
+{
+	struct record	*r;
+	const char	*k, *v;
+	va_list		 ap;
+
+	r = record_new();
+	r->r_time = t;
+	va_start(ap, t);
+	while ((k = va_arg(ap, const char *)) != NULL) {
+		v = va_arg(ap, const char *);
+		record_add_str(r, k, v, strlen(v));
+	}
+	va_end(ap);
+	return (r);
+}
+
+/* Pass r through the chain and free it; returns the verdict. */
+static enum filter_verdict
+pass(struct filter_chain *fc, struct fstate *fs, struct record *r,
+    struct trace *t)
+{
+	enum filter_verdict	 v;
+
+	v = filter_chain_record(fc, fs, r, t != NULL ? trace_cb : NULL, t);
+	record_free(r);
+	return (v);
+}
+
+struct bad {
+	const char	*json;
+	const char	*field;
+	const char	*msg;		/* a part of the message */
+};
+
+static const struct bad bads[] = {
+	{ "{}", "filters", "array" },
+	{ "[5]", "filters[0]", "object" },
+	{ "[{}]", "filters[0].type", "dedupe, throttle" },
+	{ "[{\"type\":\"sample\"}]", "filters[0].type", "\"sample\"" },
+	{ "[{\"type\":5}]", "filters[0].type", "one of" },
+	{ "[{\"type\":\"dedupe\",\"bogus\":1}]", "filters[0].bogus",
+	    "dedupe: unknown option" },
+	{ "[{\"type\":\"dedupe\",\"key\":[]}]", "filters[0].key", "dedupe:" },
+	{ "[{\"type\":\"dedupe\",\"key\":\"host\"}]", "filters[0].key",
+	    "field names" },
+	{ "[{\"type\":\"dedupe\",\"key\":[\"a\",\"\"]}]", "filters[0].key",
+	    "non-empty" },
+	{ "[{\"type\":\"dedupe\",\"key\":[1]}]", "filters[0].key", "dedupe:" },
+	{ "[{\"type\":\"dedupe\",\"within\":\"0s\"}]", "filters[0].within",
+	    "at least 1s" },
+	{ "[{\"type\":\"dedupe\",\"within\":0}]", "filters[0].within",
+	    "at least 1s" },
+	{ "[{\"type\":\"dedupe\",\"within\":\"soon\"}]", "filters[0].within",
+	    "dedupe:" },
+	{ "[{\"type\":\"dedupe\",\"within\":true}]", "filters[0].within",
+	    "duration" },
+	{ "[{\"type\":\"dedupe\"},{\"type\":\"throttle\",\"per\":\"1h\"}]",
+	    "filters[1].count", "throttle: is required" },
+	{ "[{\"type\":\"throttle\",\"count\":0,\"per\":\"1h\"}]",
+	    "filters[0].count", "throttle:" },
+	{ "[{\"type\":\"throttle\",\"count\":\"5\",\"per\":\"1h\"}]",
+	    "filters[0].count", "whole number" },
+	{ "[{\"type\":\"throttle\",\"count\":2.5,\"per\":\"1h\"}]",
+	    "filters[0].count", "whole number" },
+	{ "[{\"type\":\"throttle\",\"count\":5}]", "filters[0].per",
+	    "is required" },
+	{ "[{\"type\":\"throttle\",\"count\":5,\"per\":\"1x\"}]",
+	    "filters[0].per", "throttle:" },
+	{ "[{\"type\":\"throttle\",\"count\":5,\"per\":0}]", "filters[0].per",
+	    "at least 1s" },
+	{ "[{\"type\":\"throttle\",\"count\":5,\"per\":[]}]",
+	    "filters[0].per", "duration" },
+	{ "[{\"type\":\"throttle\",\"count\":5,\"per\":\"1h\",\"key\":[]}]",
+	    "filters[0].key", "throttle:" },
+	{ "[{\"type\":\"throttle\",\"count\":5,\"per\":\"1h\",\"within\":1}]",
+	    "filters[0].within", "throttle: unknown option" },
+};
+
+static void
+test_validate(void)
+{
+	struct search_err	 err;
+	struct json		*j;
+	size_t			 i;
+	char			 text[4096];
+	int			 rc;
+
+	for (i = 0; i < sizeof bads / sizeof bads[0]; i++) {
+		j = parse(bads[i].json);
+		memset(&err, 0, sizeof err);
+		rc = filter_validate(j, &err);
+		ok(rc == -1 && strcmp(err.se_field, bads[i].field) == 0 &&
+		    strstr(err.se_message, bads[i].msg) != NULL,
+		    "%s refused: %s", bads[i].field, err.se_message);
+		if (rc == -1 && strcmp(err.se_field, bads[i].field) != 0)
+			diag("%s: field %s", bads[i].json, err.se_field);
+		json_free(j);
+	}
+
+	j = parse("[{\"type\":\"dedupe\"},{\"type\":\"dedupe\",\"key\":[\"a\","
+	    "\"b\"],\"within\":\"1h\"},{\"type\":\"dedupe\",\"within\":60},"
+	    "{\"type\":\"throttle\",\"count\":20,\"per\":\"1h\"},"
+	    "{\"type\":\"throttle\",\"count\":1,\"per\":3600,\"key\":"
+	    "[\"host\"]}]");
+	ok(filter_validate(j, &err) == 0, "valid filters accepted");
+	json_free(j);
+	j = parse("[]");
+	ok(filter_validate(j, &err) == 0, "no filters accepted");
+	json_free(j);
+
+	/* At most 32 filters. */
+	strcpy(text, "[");
+	for (i = 0; i < 33; i++)
+		strcat(text, i ? ",{\"type\":\"dedupe\"}" : "{\"type\":"
+		    "\"dedupe\"}");
+	strcat(text, "]");
+	j = parse(text);
+	ok(filter_validate(j, &err) == -1 &&
+	    strcmp(err.se_field, "filters") == 0, "33 filters refused");
+	json_free(j);
+}
+
+static void
+test_dedupe_key(void)
+{
+	struct search		*s;
+	struct filter_chain	*fc;
+	struct fstate		*fs;
+	struct trace		 t;
+	struct record		*r;
+
+	s = mksearch("[{\"type\":\"dedupe\",\"key\":[\"src\"],\"within\":"
+	    "\"1h\"}]", 1);
+	fc = filter_chain_new(s, T0 + 2 * HOUR_MS);
+	fs = fstate_new(NULL, s->s_id);
+
+	memset(&t, 0, sizeof t);
+	ok(pass(fc, fs, rec(T0, "src", "a", "n", "1", NULL), &t) ==
+	    FILTER_KEEP && t.calls == 0, "first a passes, no trace");
+	ok(pass(fc, fs, rec(T0 + 10 * MIN_MS, "src", "a", "n", "2", NULL),
+	    &t) == FILTER_DROP, "a again 10 min later: dropped");
+	ok(t.calls == 1 && t.pos == 0 && strcmp(t.type, "dedupe") == 0 &&
+	    strcmp(t.what, "dropped") == 0 && strstr(t.why, "10m") != NULL,
+	    "traced: %s", t.why);
+	ok(pass(fc, fs, rec(T0 + 10 * MIN_MS, "src", "b", NULL), NULL) ==
+	    FILTER_KEEP, "b passes");
+	ok(pass(fc, fs, rec(T0 + 59 * MIN_MS, "src", "a", NULL), NULL) ==
+	    FILTER_DROP, "a at 59 min: still dropped");
+	ok(pass(fc, fs, rec(T0 + 60 * MIN_MS, "src", "a", NULL), NULL) ==
+	    FILTER_KEEP, "a at 60 min: within has expired");
+	ok(pass(fc, fs, rec(T0 + 70 * MIN_MS, "src", "a", NULL), NULL) ==
+	    FILTER_DROP, "a at 70 min: dropped again (counts from 60 min)");
+	ok(pass(fc, fs, rec(T0 + 50 * MIN_MS, "src", "a", NULL), NULL) ==
+	    FILTER_DROP, "an older record within the period is dropped too");
+
+	/* A missing field counts as null. */
+	ok(pass(fc, fs, rec(T0, "other", "x", NULL), NULL) == FILTER_KEEP,
+	    "no src: passes once");
+	ok(pass(fc, fs, rec(T0, "other", "y", NULL), NULL) == FILTER_DROP,
+	    "no src again: dropped");
+	r = record_new();
+	r->r_time = T0;
+	record_add(r, "src", 3, "null", 4);
+	ok(pass(fc, fs, r, NULL) == FILTER_DROP, "src null = no src");
+	ok(pass(fc, fs, rec(T0, "src", "null", NULL), NULL) == FILTER_KEEP,
+	    "the string \"null\" is another key");
+
+	/* No event time: the run's time. */
+	r = rec(0, "src", "c", NULL);
+	ok(pass(fc, fs, r, NULL) == FILTER_KEEP, "c without time passes");
+	ok(pass(fc, fs, rec(T0 + 2 * HOUR_MS - 30 * MIN_MS, "src", "c", NULL),
+	    NULL) == FILTER_DROP, "c 30 min before now: dropped");
+	ok(fstate_count(fs) == 5, "one state entry per key (%zu)",
+	    fstate_count(fs));
+	fstate_free(fs);
+	filter_chain_free(fc);
+	search_unref(s);
+
+	/* Two key fields. */
+	s = mksearch("[{\"type\":\"dedupe\",\"key\":[\"a\",\"b\"]}]", 2);
+	fc = filter_chain_new(s, T0);
+	fs = fstate_new(NULL, s->s_id);
+	ok(pass(fc, fs, rec(T0, "a", "1", "b", "2", NULL), NULL) ==
+	    FILTER_KEEP, "a=1 b=2 passes");
+	ok(pass(fc, fs, rec(T0, "b", "2", "a", "1", "c", "x", NULL), NULL) ==
+	    FILTER_DROP, "same a and b, other fields differ: dropped");
+	ok(pass(fc, fs, rec(T0, "a", "12", "b", "", NULL), NULL) ==
+	    FILTER_KEEP, "a=12 b=\"\" is a different key");
+	ok(pass(fc, fs, rec(T0 + 23 * HOUR_MS, "a", "1", "b", "2", NULL),
+	    NULL) == FILTER_DROP, "default within is a day (23 h: dropped)");
+	ok(pass(fc, fs, rec(T0 + 24 * HOUR_MS, "a", "1", "b", "2", NULL),
+	    NULL) == FILTER_KEEP, "24 h: passes");
+	fstate_free(fs);
+	filter_chain_free(fc);
+	search_unref(s);
+}
+
+static void
+test_dedupe_content(void)
+{
+	struct search		*s;
+	struct filter_chain	*fc;
+	struct fstate		*fs;
+	struct record		*r;
+
+	s = mksearch("[{\"type\":\"dedupe\",\"within\":\"10m\"}]", 3);
+	fc = filter_chain_new(s, T0);
+	fs = fstate_new(NULL, s->s_id);
+	ok(pass(fc, fs, rec(T0, "a", "1", "b", "x", NULL), NULL) ==
+	    FILTER_KEEP, "content passes");
+	ok(pass(fc, fs, rec(T0 + MIN_MS, "a", "1", "b", "x", NULL), NULL) ==
+	    FILTER_DROP, "same content: dropped");
+	ok(pass(fc, fs, rec(T0 + MIN_MS, "b", "x", "a", "1", NULL), NULL) ==
+	    FILTER_DROP, "same content, fields in another order: dropped");
+	ok(pass(fc, fs, rec(T0 + MIN_MS, "a", "1", "b", "y", NULL), NULL) ==
+	    FILTER_KEEP, "one value differs: passes");
+	ok(pass(fc, fs, rec(T0 + MIN_MS, "a", "1", NULL), NULL) ==
+	    FILTER_KEEP, "a subset of the fields: passes");
+	ok(pass(fc, fs, rec(T0 + MIN_MS, "a", "1", "bx", "", NULL), NULL) ==
+	    FILTER_KEEP, "keys and values do not run together");
+	r = record_new();
+	r->r_time = T0 + MIN_MS;
+	record_add_int(r, "a", 1);
+	record_add_str(r, "b", "x", 1);
+	ok(pass(fc, fs, r, NULL) == FILTER_KEEP,
+	    "the number 1 is not the string \"1\"");
+	ok(pass(fc, fs, rec(T0 + 10 * MIN_MS, "b", "x", "a", "1", NULL),
+	    NULL) == FILTER_KEEP, "after within: passes again");
+	r = record_new();
+	r->r_time = T0;
+	ok(pass(fc, fs, r, NULL) == FILTER_KEEP, "an empty record passes");
+	r = record_new();
+	r->r_time = T0;
+	ok(pass(fc, fs, r, NULL) == FILTER_DROP, "and is a duplicate");
+	fstate_free(fs);
+	filter_chain_free(fc);
+	search_unref(s);
+}
+
+static void
+test_throttle(void)
+{
+	struct search		*s;
+	struct filter_chain	*fc;
+	struct fstate		*fs;
+	struct trace		 t;
+	int			 i, kept;
+
+	s = mksearch("[{\"type\":\"throttle\",\"count\":3,\"per\":\"1h\"}]",
+	    4);
+	fc = filter_chain_new(s, T0);
+	fs = fstate_new(NULL, s->s_id);
+	kept = 0;
+	for (i = 0; i < 5; i++)
+		if (pass(fc, fs, rec(T0 + i * MIN_MS, "n", "x", NULL), NULL) ==
+		    FILTER_KEEP)
+			kept++;
+	is_int(3, kept, "3 of 5 pass in one hour");
+	memset(&t, 0, sizeof t);
+	ok(pass(fc, fs, rec(T0 + 59 * MIN_MS, "n", "y", NULL), &t) ==
+	    FILTER_DROP && t.calls == 1 && strcmp(t.type, "throttle") == 0 &&
+	    strstr(t.why, "3 records") != NULL && strstr(t.why, "1h") != NULL,
+	    "the fourth is dropped: %s", t.why);
+	ok(pass(fc, fs, rec(T0 + HOUR_MS - 1, "n", "x", NULL), NULL) ==
+	    FILTER_DROP, "periods are aligned to the epoch");
+	ok(pass(fc, fs, rec(T0 + HOUR_MS, "n", "x", NULL), NULL) ==
+	    FILTER_KEEP, "the next hour has a new budget");
+	kept = 0;
+	for (i = 0; i < 5; i++)
+		if (pass(fc, fs, rec(T0 + HOUR_MS + i, "n", "x", NULL), NULL) ==
+		    FILTER_KEEP)
+			kept++;
+	is_int(2, kept, "2 more in the second hour");
+	fstate_free(fs);
+	filter_chain_free(fc);
+	search_unref(s);
+
+	/* Per key. */
+	s = mksearch("[{\"type\":\"throttle\",\"count\":1,\"per\":3600,"
+	    "\"key\":[\"host\"]}]", 5);
+	fc = filter_chain_new(s, T0);
+	fs = fstate_new(NULL, s->s_id);
+	ok(pass(fc, fs, rec(T0, "host", "a", NULL), NULL) == FILTER_KEEP,
+	    "host a passes");
+	ok(pass(fc, fs, rec(T0, "host", "b", NULL), NULL) == FILTER_KEEP,
+	    "host b has its own budget");
+	ok(pass(fc, fs, rec(T0 + 1, "host", "a", NULL), NULL) == FILTER_DROP,
+	    "host a again: dropped");
+	ok(pass(fc, fs, rec(T0 + 1, "host", "b", NULL), NULL) == FILTER_DROP,
+	    "host b again: dropped");
+	ok(pass(fc, fs, rec(T0 + 1, "x", "y", NULL), NULL) == FILTER_KEEP,
+	    "no host: a budget of its own");
+	ok(pass(fc, fs, rec(T0 + HOUR_MS, "host", "a", NULL), NULL) ==
+	    FILTER_KEEP, "host a, next hour");
+	fstate_free(fs);
+	filter_chain_free(fc);
+	search_unref(s);
+}
+
+static void
+test_chain(void)
+{
+	struct search		*s;
+	struct filter_chain	*fc;
+	struct fstate		*fs;
+	struct trace		 t;
+
+	s = mksearch("[{\"type\":\"dedupe\",\"key\":[\"id\"]},{\"type\":"
+	    "\"throttle\",\"count\":2,\"per\":\"1d\"}]", 6);
+	fc = filter_chain_new(s, T0);
+	fs = fstate_new(NULL, s->s_id);
+	memset(&t, 0, sizeof t);
+	ok(pass(fc, fs, rec(T0, "id", "1", NULL), &t) == FILTER_KEEP,
+	    "1 passes both");
+	ok(pass(fc, fs, rec(T0, "id", "1", NULL), &t) == FILTER_DROP &&
+	    t.pos == 0 && strcmp(t.type, "dedupe") == 0,
+	    "1 again: dropped by the dedupe at 0");
+	ok(pass(fc, fs, rec(T0, "id", "2", NULL), &t) == FILTER_KEEP,
+	    "2 passes: the duplicate did not use the throttle's budget");
+	ok(pass(fc, fs, rec(T0, "id", "3", NULL), &t) == FILTER_DROP &&
+	    t.pos == 1 && strcmp(t.type, "throttle") == 0,
+	    "3: dropped by the throttle at 1");
+	is_int(2, t.calls, "two traces");
+	fstate_free(fs);
+	filter_chain_free(fc);
+	search_unref(s);
+
+	/* A search without filters keeps everything. */
+	s = mksearch("null", 7);
+	fc = filter_chain_new(s, T0);
+	fs = fstate_new(NULL, s->s_id);
+	ok(pass(fc, fs, rec(T0, "a", "1", NULL), NULL) == FILTER_KEEP &&
+	    pass(fc, fs, rec(T0, "a", "1", NULL), NULL) == FILTER_KEEP,
+	    "no filters: everything passes");
+	fstate_free(fs);
+	filter_chain_free(fc);
+	search_unref(s);
+}
+
+static int
+apply_cb(struct store_txn *txn, void *arg)
+{
+	return (fstate_apply(arg, txn));
+}
+
+/* A store in a new directory under the test's tmpdir. */
+static struct store *
+open_store(struct event_base *base, const char *dir)
+{
+	struct store	*st;
+	char		 err[256];
+
+	if ((st = store_open(base, dir, err, sizeof err)) == NULL)
+		bail("store_open %s: %s", dir, err);
+	return (st);
+}
+
+static void
+test_persist(void)
+{
+	struct event_base	*base;
+	struct store		*st;
+	struct search		*s;
+	struct filter_chain	*fc;
+	struct fstate		*fs;
+	const void		*v;
+	size_t			 vlen;
+	char			 dir[512], err[256];
+
+	if ((base = event_base_new()) == NULL)
+		bail("event_base_new");
+	snprintf(dir, sizeof dir, "%s/fstate.XXXXXX", test_tmpdir());
+	if (mkdtemp(dir) == NULL)
+		bail("mkdtemp %s", dir);
+	s = mksearch("[{\"type\":\"dedupe\",\"key\":[\"src\"],\"within\":"
+	    "\"1h\"},{\"type\":\"throttle\",\"count\":2,\"per\":\"1d\"}]", 77);
+
+	/* fstate_get and fstate_put directly. */
+	st = open_store(base, dir);
+	fs = fstate_new(st, 77);
+	ok(fstate_get(fs, 3, "k", 1, &v, &vlen) == 1, "absent key");
+	fstate_put(fs, 3, "k", 1, "val", 3);
+	ok(fstate_get(fs, 3, "k", 1, &v, &vlen) == 0 && vlen == 3 &&
+	    memcmp(v, "val", 3) == 0, "the overlay answers");
+	ok(fstate_get(fs, 4, "k", 1, &v, &vlen) == 1,
+	    "another position is another key");
+	fstate_put(fs, 3, "k", 1, "value2", 6);
+	ok(fstate_get(fs, 3, "k", 1, &v, &vlen) == 0 && vlen == 6 &&
+	    fstate_count(fs) == 1, "put replaces");
+	fstate_free(fs);
+
+	/* Run 1: committed. */
+	fc = filter_chain_new(s, T0);
+	fs = fstate_new(st, 77);
+	ok(pass(fc, fs, rec(T0, "src", "a", NULL), NULL) == FILTER_KEEP &&
+	    pass(fc, fs, rec(T0, "src", "a", NULL), NULL) == FILTER_DROP,
+	    "run 1: a passes once");
+	ok(fstate_count(fs) == 2, "run 1: dedupe and throttle state");
+	ok(store_update(st, apply_cb, fs, err, sizeof err) == 0,
+	    "run 1 commits its state");
+	fstate_free(fs);
+	filter_chain_free(fc);
+
+	/* Run 2: a dry run, never committed. */
+	fc = filter_chain_new(s, T0);
+	fs = fstate_new(st, 77);
+	ok(pass(fc, fs, rec(T0 + MIN_MS, "src", "b", NULL), NULL) ==
+	    FILTER_KEEP, "run 2 (not committed): b passes");
+	fstate_free(fs);
+	filter_chain_free(fc);
+	store_close(st);
+
+	/* Restart. */
+	st = open_store(base, dir);
+	fc = filter_chain_new(s, T0 + 5 * MIN_MS);
+	fs = fstate_new(st, 77);
+	ok(pass(fc, fs, rec(T0 + 5 * MIN_MS, "src", "a", NULL), NULL) ==
+	    FILTER_DROP, "after a restart a is still a duplicate");
+	ok(pass(fc, fs, rec(T0 + 5 * MIN_MS, "src", "b", NULL), NULL) ==
+	    FILTER_KEEP, "b passes: run 2 changed nothing");
+	ok(pass(fc, fs, rec(T0 + 5 * MIN_MS, "src", "c", NULL), NULL) ==
+	    FILTER_DROP, "c: the throttle remembers run 1 (2 per day)");
+	ok(pass(fc, fs, rec(T0 + 61 * MIN_MS, "src", "a", NULL), NULL) ==
+	    FILTER_DROP, "a after within: passes dedupe, stopped by throttle");
+	ok(store_update(st, apply_cb, fs, err, sizeof err) == 0,
+	    "run 3 commits");
+	fstate_free(fs);
+
+	/* Another search over the same store has its own state. */
+	fs = fstate_new(st, 78);
+	ok(pass(fc, fs, rec(T0 + 5 * MIN_MS, "src", "a", NULL), NULL) ==
+	    FILTER_KEEP, "search 78 does not see search 77's state");
+	fstate_free(fs);
+	filter_chain_free(fc);
+	store_close(st);
+
+	/* Replay after a second restart decides the same way. */
+	st = open_store(base, dir);
+	fc = filter_chain_new(s, T0 + 2 * HOUR_MS);
+	fs = fstate_new(st, 77);
+	ok(pass(fc, fs, rec(T0 + 10 * MIN_MS, "src", "b", NULL), NULL) ==
+	    FILTER_DROP, "b kept by run 3 is now a duplicate");
+	ok(fstate_get(fs, 0, "x", 1, &v, &vlen) == 1,
+	    "unknown keys are absent in the store too");
+	fstate_free(fs);
+	filter_chain_free(fc);
+	store_close(st);
+
+	search_unref(s);
+	event_base_free(base);
+}
+
+int
+main(void)
+{
+	plan((int)(sizeof bads / sizeof bads[0]) + 3 + 20 + 10 + 11 + 6 +
+	    16);
+	test_validate();
+	test_dedupe_key();
+	test_dedupe_content();
+	test_throttle();
+	test_chain();
+	test_persist();
+	return (test_done());
+}
