@@ -8,6 +8,7 @@
 use strict;
 use warnings;
 use Test::More;
+use Time::HiRes ();
 use FakeES;
 
 plan skip_all => 'python3 not found' unless FakeES->available;
@@ -301,6 +302,15 @@ sub flavour_tests {
 	    times => 1 }]);
 	($st, $j) = $es->search('logs-a', { size => 1 });
 	ok($j->{timed_out}, 'timed_out');
+	$es->faults([{ path => '_search', truncate_bytes => 40, times => 1 }]);
+	($st, $j) = $es->search('logs-a', { size => 5 });
+	ok($st == 599 || !defined $j, 'a truncated answer');
+	$es->faults([{ path => '_count', delay_ms => 300, times => 1 }]);
+	my $t1 = Time::HiRes::time();
+	($st, $j) = $es->call(POST => '/logs-a/_count', { query =>
+	    { match_all => {} } });
+	ok(Time::HiRes::time() - $t1 >= 0.25, 'a delayed answer');
+	is_deeply([$st, $j->{count}], [200, 25], '_count');
 	$es->faults([{ path => '_search', status => 502, body => 'Bad Gateway',
 	    times => 1 }]);
 	($st, $j, my $raw) = $es->search('logs-a', { size => 1 });

@@ -13,7 +13,6 @@
 
 import argparse
 import base64
-import bisect
 import datetime
 import fnmatch
 import heapq
