@@ -96,7 +96,12 @@ alert_from_record(const struct search *s, const struct record *r, int64_t now)
 	idx = xcalloc(record_count(r) + 1, sizeof *idx);
 	for (i = 0; i < record_count(r); i++) {
 		k = record_key(r, i, &klen);
-		if (alert_selected(s, k, klen))
+		/*
+		 * A repeated key keeps its first value (as record_get does):
+		 * the content must stay a JSON object that parses.
+		 */
+		if (alert_selected(s, k, klen) &&
+		    record_find(r, k, klen) == (int)i)
 			idx[n++] = i;
 	}
 	/* The content in the record's order. */
