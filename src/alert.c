@@ -49,37 +49,14 @@ alert_selected(const struct search *s, const char *k, size_t klen)
 	return (0);
 }
 
-/* Sort context for canonical field order. */
-static const struct record *alert_sort_rec;
-
-/* Order field indexes by key (then by position, so the sort is stable). */
-static int
-alert_field_cmp(const void *a, const void *b)
-{
-	size_t		 ia = *(const size_t *)a, ib = *(const size_t *)b;
-	size_t		 la, lb;
-	const char	*ka, *kb;
-	int		 c;
-
-	ka = record_key(alert_sort_rec, ia, &la);
-	kb = record_key(alert_sort_rec, ib, &lb);
-	c = memcmp(ka, kb, la < lb ? la : lb);
-	if (c == 0)
-		c = la < lb ? -1 : la > lb ? 1 : 0;
-	if (c == 0)
-		c = ia < ib ? -1 : 1;
-	return (c);
-}
-
 /* An alert from a record of search s at time now (ms). */
 struct alert *
 alert_from_record(const struct search *s, const struct record *r, int64_t now)
 {
 	struct alert	*a;
-	struct buf	 content = BUF_INIT, canon = BUF_INIT;
+	struct buf	 content = BUF_INIT;
 	size_t		*idx, n = 0, i, klen, vlen;
 	const char	*k, *v;
-	uint8_t		 sum[32];
 
 	a = xcalloc(1, sizeof *a);
 	a->a_search_id = s->s_id;
@@ -116,26 +93,13 @@ alert_from_record(const struct search *s, const struct record *r, int64_t now)
 		buf_add(&content, v, vlen);
 	}
 	buf_addc(&content, '}');
-	/* The hash over the content with keys sorted. */
-	alert_sort_rec = r;
-	qsort(idx, n, sizeof *idx, alert_field_cmp);
-	buf_addc(&canon, '{');
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			buf_addc(&canon, ',');
-		k = record_key(r, idx[i], &klen);
-		v = record_val(r, idx[i], &vlen);
-		json_append_string(&canon, k, klen);
-		buf_addc(&canon, ':');
-		buf_add(&canon, v, vlen);
-	}
-	buf_addc(&canon, '}');
-	util_sha256(canon.b_data, canon.b_len, sum);
-	memcpy(a->a_hash, "sha256:", 7);
-	util_hex(sum, sizeof sum, a->a_hash + 7);
 	free(idx);
-	buf_free(&canon);
 	a->a_content = buf_steal(&content, &a->a_content_len);
+	/*
+	 * One definition of the hash for every alert: canonical JSON of the
+	 * content, keys sorted at every depth (alert_hash).
+	 */
+	alert_hash(a);
 	return (a);
 }
 

@@ -66,6 +66,7 @@ test_from_record(void)
 	struct record	*r, *r2;
 	struct alert	*a, *b, *c;
 	char		 h[ALERT_HASH_LEN];
+	const char	*v;
 
 	s = mksearch(",\"fields\":[\"host\",\"user\"],\"priority\":\"high\","
 	    "\"assignee\":\"bob\"", 9);
@@ -145,6 +146,30 @@ test_from_record(void)
 	ok(is_hash(c->a_hash), "still hashed");
 	alert_free(c);
 	record_free(r2);
+
+	/*
+	 * One hash definition: keys sorted at every depth, strings and
+	 * arrays compared as JSON values, not as the bytes written.
+	 */
+	r2 = record_new();
+	v = "[{\"b\":1,\"a\":\"\\u00e9\"}, 2]";
+	record_add(r2, "ar", 2, v, strlen(v));
+	record_add(r2, "s", 1, "\"x\\/y\"", 6);
+	b = alert_from_record(all, r2, NOW);
+	record_free(r2);
+	r2 = record_new();
+	record_add(r2, "s", 1, "\"x/y\"", 5);
+	v = "[{\"a\":\"\xc3\xa9\",\"b\":1},2]";
+	record_add(r2, "ar", 2, v, strlen(v));
+	c = alert_from_record(all, r2, NOW);
+	record_free(r2);
+	is_string(b->a_hash, c->a_hash,
+	    "nested keys sorted, escapes and spacing do not count");
+	memcpy(h, b->a_hash, sizeof h);
+	alert_hash(b);
+	is_string(h, b->a_hash, "alert_hash agrees on nested content");
+	alert_free(b);
+	alert_free(c);
 
 	alert_free(a);
 	record_free(r);
@@ -650,7 +675,7 @@ test_repeated_key(void)
 int
 main(void)
 {
-	plan(75);
+	plan(77);
 	test_from_record();
 	test_json();
 	test_names();
