@@ -193,7 +193,8 @@ dedupe_record(void *self, struct fstate *fs, uint16_t pos, struct record *r,
 	uint8_t		 sum[32], val[8];
 	const void	*old;
 	size_t		 oldlen;
-	int64_t		 t, last, age;
+	int64_t		 t, last = 0, age;
+	int		 have_last = 0;
 	char		 ago[32];
 
 	dedupe_key(d, r);
@@ -201,6 +202,7 @@ dedupe_record(void *self, struct fstate *fs, uint16_t pos, struct record *r,
 	    d->d_buf.b_len, sum);
 	t = filter_record_time(r, d->d_now);
 	if (fstate_get(fs, pos, sum, 16, &old, &oldlen) == 0 && oldlen == 8) {
+		have_last = 1;
 		last = (int64_t)util_be64_get(old);
 		age = t >= last ? t - last : last - t;
 		if (age < d->d_within) {
@@ -212,6 +214,9 @@ dedupe_record(void *self, struct fstate *fs, uint16_t pos, struct record *r,
 			return (FILTER_DROP);
 		}
 	}
+	/* A late record does not move the state back in time. */
+	if (have_last && last > t)
+		t = last;
 	util_be64_put(val, (uint64_t)t);
 	fstate_put(fs, pos, sum, 16, val, sizeof val);
 	return (FILTER_KEEP);

@@ -161,8 +161,18 @@ throttle_record(void *self, struct fstate *fs, uint16_t pos, struct record *r,
 	    t->t_buf.b_len, sum);
 	period = filter_record_time(r, t->t_now) / t->t_per;
 	if (fstate_get(fs, pos, sum, 16, &old, &oldlen) == 0 &&
-	    oldlen == 16 && (int64_t)util_be64_get(old) == period)
-		count = (int64_t)util_be64_get((const uint8_t *)old + 8);
+	    oldlen == 16) {
+		/*
+		 * A late record (an older period than the state's, as with
+		 * range > every) counts against the newest period: moving
+		 * the state back would reset that period's budget.
+		 */
+		if ((int64_t)util_be64_get(old) > period)
+			period = (int64_t)util_be64_get(old);
+		if ((int64_t)util_be64_get(old) == period)
+			count = (int64_t)util_be64_get((const uint8_t *)old +
+			    8);
+	}
 	if (count >= t->t_count) {
 		util_fmt_duration(t->t_per / 1000, per, sizeof per);
 		snprintf(t->t_why, sizeof t->t_why,

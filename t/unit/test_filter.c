@@ -256,6 +256,15 @@ test_dedupe_key(void)
 	    NULL) == FILTER_DROP, "c 30 min before now: dropped");
 	ok(fstate_count(fs) == 5, "one state entry per key (%zu)",
 	    fstate_count(fs));
+
+	/* A late record (range > every) must not move the state back. */
+	ok(pass(fc, fs, rec(T0 + 3 * HOUR_MS, "src", "late", NULL), NULL) ==
+	    FILTER_KEEP, "late: the newest passes");
+	ok(pass(fc, fs, rec(T0, "src", "late", NULL), NULL) == FILTER_KEEP,
+	    "late: one 3 h older passes (it is not within 1 h)");
+	ok(pass(fc, fs, rec(T0 + 3 * HOUR_MS + 10 * MIN_MS, "src", "late",
+	    NULL), NULL) == FILTER_DROP,
+	    "late: 10 min after the newest is still a duplicate");
 	fstate_free(fs);
 	filter_chain_free(fc);
 	search_unref(s);
@@ -355,6 +364,21 @@ test_throttle(void)
 		    FILTER_KEEP)
 			kept++;
 	is_int(2, kept, "2 more in the second hour");
+
+	/* A late record does not reset the newest period's budget. */
+	ok(pass(fc, fs, rec(T0 + 2 * HOUR_MS + 5 * MIN_MS, "n", "z", NULL),
+	    NULL) == FILTER_KEEP, "third hour: the first passes");
+	kept = 0;
+	for (i = 0; i < 3; i++)
+		if (pass(fc, fs, rec(T0 + 10 * MIN_MS + i, "n", "z", NULL),
+		    NULL) == FILTER_KEEP)
+			kept++;
+	for (i = 0; i < 3; i++)
+		if (pass(fc, fs, rec(T0 + 2 * HOUR_MS + 20 * MIN_MS + i, "n",
+		    "z", NULL), NULL) == FILTER_KEEP)
+			kept++;
+	is_int(2, kept, "late records count against the newest period: "
+	    "3 per hour at most");
 	fstate_free(fs);
 	filter_chain_free(fc);
 	search_unref(s);
@@ -537,7 +561,7 @@ test_persist(void)
 int
 main(void)
 {
-	plan((int)(sizeof bads / sizeof bads[0]) + 3 + 20 + 10 + 11 + 6 +
+	plan((int)(sizeof bads / sizeof bads[0]) + 3 + 23 + 10 + 13 + 6 +
 	    16);
 	test_validate();
 	test_dedupe_key();
