@@ -230,6 +230,13 @@ api_body(struct api_call *c, int empty_ok, int *answered)
 		*answered = 1;
 		return (NULL);
 	}
+	if (j->j_type != JSON_OBJECT) {
+		api_error(c->c_api, c->c_req, 400, NULL,
+		    "the body must be a JSON object");
+		json_free(j);
+		*answered = 1;
+		return (NULL);
+	}
 	return (j);
 }
 

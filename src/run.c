@@ -294,7 +294,8 @@ run_record(struct run *r, struct record *rec)
 		r->r_truncated = 1;
 		r->r_not_alerted++;
 		record_free(rec);
-		return (r->r_total_known ? 1 : 0);
+		/* Keep reading: the window is processed whole and counted. */
+		return (0);
 	}
 	if (filter_chain_record(r->r_chain, r->r_fstate, rec,
 	    r->r_mode == RUN_DRY ? run_trace_cb : NULL, r) == FILTER_DROP) {

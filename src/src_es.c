@@ -300,6 +300,7 @@ es_request(struct es_run *e, const char *method, const char *path,
 
 	es_reset_response(e);
 	url = xprintf("%s%s", e->e_cs->cs_url, path);
+	log_debug("es: %s %s (%zu bytes)", method, url, body != NULL ? len : 0);
 	e->e_req = httpc_req_new(e->e_httpc, method, url);
 	free(url);
 	es_opts(e, &o);
@@ -822,6 +823,9 @@ es_done_cb(void *arg, const struct httpc_result *res)
 	int		 retry, parsed;
 
 	e->e_req = NULL;
+	log_debug("es: done ok=%d status=%ld bytes=%zu error=%s", res->hr_ok,
+	    res->hr_status, (size_t)res->hr_bytes,
+	    res->hr_error != NULL ? res->hr_error : "-");
 	if (e->e_parse_failed && e->e_status >= 200 && e->e_status < 300) {
 		buf_printf(&msg, "source %s: the response is not valid JSON: "
 		    "%s", e->e_cs->cs_name, jstream_error(e->e_js));

@@ -61,7 +61,7 @@ is($s->{origin}, 'api', 'origin api');
 my ($rst, $dry) = $d->api(POST => "/api/v1/searches/$id/run",
     { dry_run => JSON::PP::true });
 is($rst, 200, 'dry run answers') or diag explain $dry;
-is($dry->{state}, 'success', 'dry run succeeded');
+is($dry->{state}, 'success', 'dry run succeeded') or diag $dry->{error};
 is($dry->{hits}, 5, 'dry run saw the 5 sshd hits');
 is(scalar @{$dry->{results}}, 5, 'dry run would make 5 alerts');
 my ($ast, $al) = $d->api(GET => "/api/v1/alerts?search=$id");
@@ -70,7 +70,7 @@ is(scalar @{$al->{items}}, 0, 'a dry run stores no alert');
 # real run
 my ($rst2, $run) = $d->api(POST => "/api/v1/searches/$id/run", {});
 is($rst2, 200, 'run answers') or diag explain $run;
-is($run->{state}, 'success', 'run succeeded');
+is($run->{state}, 'success', 'run succeeded') or diag $run->{error};
 is($run->{alerts}, 5, 'run made 5 alerts');
 
 ($ast, $al) = $d->api(GET => "/api/v1/alerts?search=$id&limit=100");
@@ -134,7 +134,7 @@ is(scalar @{stream('411:notify:email')}, 0, 'nothing for an unnamed target');
 $d->stop;
 $d->start;
 ($rst2, $run) = $d->api(POST => "/api/v1/searches/$id/run", {});
-is($run->{state}, 'success', 'second run succeeded');
+is($run->{state}, 'success', 'second run succeeded') or diag $run->{error};
 is($run->{alerts}, 0, 'dedupe (persisted across the restart) drops all 5');
 is($run->{dropped}, 5, '... counted as dropped');
 
@@ -143,7 +143,7 @@ my ($jst, $jl) = $d->api(GET => "/api/v1/searches/$id/jobs");
 is($jst, 200, 'jobs listed');
 cmp_ok(scalar @{$jl->{items}}, '>=', 2, 'both manual runs recorded');
 is($jl->{items}[0]{state}, 'success', 'newest job first, success');
-ok(defined $jl->{items}[0]{from} && defined $jl->{items}[0]{to},
+ok(defined $jl->{items}[0]{window}{from} && defined $jl->{items}[0]{window}{to},
     'job has its window');
 
 # Redis down: runs go on, events wait in the outbox, then arrive once.

@@ -89,7 +89,7 @@ $es->docs('logs-x', [ map { { '@timestamp' => $now - 5000 + $_ * 100,
     program => 'sshd', host => "h$_" } } 1 .. 3 ]);
 ($st, $s) = $d->api(POST => '/api/v1/searches', $d->es_search(
     name => 'often', result => 'count', threshold => [0, undef],
-    schedule => { every => '1s' }, range => '1s'));
+    schedule => { every => '1s' }, range => '1s', enabled => JSON::PP::true));
 is($st, 201, 'scheduled search created');
 my $sid = $s->{id};
 ok($d->wait_for(sub {
@@ -97,7 +97,7 @@ ok($d->wait_for(sub {
 	$jl && @{$jl->{items}} >= 3;
 }, 30), 'it ran by itself at least 3 times');
 my (undef, $jl) = $d->api(GET => "/api/v1/searches/$sid/jobs?limit=1000");
-my @w = sort { $a->{from} cmp $b->{from} }
+my @w = sort { $a->{from} cmp $b->{from} } map { $_->{window} }
     grep { $_->{mode} eq 'scheduled' } @{$jl->{items}};
 my $contig = 1;
 for my $i (1 .. $#w) {
@@ -122,9 +122,9 @@ while ($j->{next} && $pages < 50) {
 }
 is(scalar(grep { $_ > 1 } values %all), 0, 'paging never repeats an alert');
 ($st) = $d->api(GET => '/api/v1/alerts?limit=5000');
-is($st, 422, 'limit above 1000 refused') ;
+is($st, 400, 'limit above 1000 refused');
 ($st) = $d->api(GET => '/api/v1/alerts?state=sleepy');
-is($st, 422, 'unknown state refused');
+is($st, 400, 'unknown state refused');
 
 ($st) = $d->api(DELETE => "/api/v1/searches/$sid", undef, key => 'viewer');
 is($st, 403, 'viewer may not delete');

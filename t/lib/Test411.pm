@@ -146,7 +146,7 @@ sub log { my ($self) = @_; return $self->log_since(0) }
 sub stop {
 	my ($self, %o) = @_;
 	my $pid = $self->{pid} or return;
-	kill('TERM', -$pid) or kill('TERM', $pid);
+	kill('TERM', $pid);	# timeout(1) passes it on to 411d
 	my $deadline = time + ($o{timeout} || 30);
 	while (time < $deadline) {
 		my $r = waitpid($pid, WNOHANG);
@@ -265,6 +265,8 @@ sub es_search {
 		query	 => 'program:sshd',
 		result	 => 'fields',
 		schedule => { every => '1h' },
+		# manual runs only, unless a test turns scheduling on
+		enabled  => JSON::PP::false,
 		%o,
 	};
 }
