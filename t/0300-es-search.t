@@ -67,7 +67,8 @@ is(scalar @{$dry->{results}}, 5, 'dry run would make 5 alerts');
 my ($ast, $al) = $d->api(GET => "/api/v1/alerts?search=$id");
 is(scalar @{$al->{items}}, 0, 'a dry run stores no alert');
 
-# real run
+# real run, with a live subscriber on the events channel
+my $sub = $redis->subscribe('411:events');
 my ($rst2, $run) = $d->api(POST => "/api/v1/searches/$id/run", {});
 is($rst2, 200, 'run answers') or diag explain $run;
 is($run->{state}, 'success', 'run succeeded') or diag $run->{error};
@@ -124,6 +125,13 @@ is($p->{search}{id}, $id, 'payload search id');
 is($p->{search}{name}, 'SSH failures', 'payload search name');
 ok($p->{alert}{id}, 'payload carries the alert');
 ok($p->{producer}{instance}, 'payload producer instance');
+my @msgs;
+while (defined(my $m = $sub->next_message(@msgs < 5 ? 10 : 1))) {
+	push @msgs, $J->decode($m);
+}
+is(scalar @msgs, 5, 'each event published once on the 411:events channel');
+is_deeply([sort map { $_->{event_id} } @msgs], [sort map { $_->{id} } @created],
+    '... the same events as the stream');
 my $jobs = stream('411:notify:webhook');
 is(scalar @$jobs, 5, 'one delivery job per alert for the webhook target');
 is($jobs->[0]{_payload}{target}{name}, 'soc-webhook', 'job names its target');
@@ -172,6 +180,22 @@ my %seen;
 $seen{$_->{id}}++ for @$ev;
 is(scalar(grep { $seen{$_} > 1 } keys %seen), 0, 'no event id twice after kill -9');
 is(scalar(grep { $_->{type} eq 'alert.created' } @$ev), 8, 'still 8 events');
+
+($st, $al) = $d->api(GET => "/api/v1/alerts?search=$id&limit=100");
+is(scalar @{$al->{items}}, 8, 'all 8 alerts survived kill -9, none twice');
+my %aid = map { $_->{id} => 1 } @{$al->{items}};
+is(scalar keys %aid, 8, '... with 8 distinct ids');
+($st, $s) = $d->api(GET => "/api/v1/searches/$id");
+is($s->{name}, 'SSH failures', 'the search survived kill -9');
+($rst2, $run) = $d->api(POST => "/api/v1/searches/$id/run", {});
+is($run->{alerts}, 0, 'dedupe state survived kill -9 too');
+my ($a9) = sort { $b->{id} <=> $a->{id} } @{$al->{items}};
+$es->docs('logs-2026.11.25', [{ '@timestamp' => $now - 100_000,
+    program => 'sshd', host => 'new01', user => 'eve', src_ip => '192.0.2.1' }]);
+($rst2, $run) = $d->api(POST => "/api/v1/searches/$id/run", {});
+($st, $al) = $d->api(GET => "/api/v1/alerts?search=$id&limit=1");
+cmp_ok($al->{items}[0]{id}, '>', $a9->{id},
+    'a new alert after the restart gets a larger id');
 
 # deleting the search
 ($st) = $d->api(DELETE => "/api/v1/searches/$id");

@@ -127,6 +127,35 @@ $r = run($id);
 is($r->{state}, 'failed', 'dropped connection: run failed');
 ok(length $r->{error}, '... with an error: ' . ($r->{error} // ''));
 
+$es{es7}->faults([{ method => 'POST', path => '_search', garbage => JSON::PP::true,
+    times => 1 }]);
+$r = run($id);
+is($r->{state}, 'failed', 'a garbage body fails the run');
+like($r->{error}, qr/not valid JSON/, '... saying the response is not JSON')
+    or diag $r->{error};
+
+$es{es7}->faults([{ method => 'POST', path => '_search', truncate_bytes => 40,
+    times => 1 }]);
+$r = run($id);
+is($r->{state}, 'failed', 'a truncated body fails the run');
+ok(length $r->{error}, '... with an error: ' . ($r->{error} // ''));
+
+$es{es7}->faults([{ method => 'POST', path => '_search', status => 500,
+    times => 1, body => { error => { root_cause => [{ type => 'x',
+    reason => 'boom in shard' }], type => 'x', reason => 'boom in shard' },
+    status => 500 } }]);
+$r = run($id);
+is($r->{state}, 'failed', '500 fails the run');
+like($r->{error}, qr/boom in shard/, '... with the source\'s reason');
+
+$es{es7}->faults([{ method => 'POST', path => '_search', status => 406,
+    times => 1, body => { error => 'Content-Type header [text/plain] is not supported',
+    status => 406 } }]);
+$r = run($id);
+is($r->{state}, 'failed', '406 with a string error fails the run');
+like($r->{error}, qr/Content-Type header \[text\/plain\] is not supported/,
+    '... in the source\'s words') or diag $r->{error};
+
 $es{es7}->clear_faults;
 $r = run($id);
 is($r->{state}, 'success', 'after the faults, runs succeed again');
