@@ -30,7 +30,7 @@ metrics_family(struct buf *b, const char *name, const char *type,
 	if (v == floor(v) && fabs(v) < 1e15)
 		buf_printf(b, "%s %.0f\n", name, v);
 	else
-		buf_printf(b, "%s %.6g\n", name, v);
+		buf_printf(b, "%s %.6f\n", name, v);
 }
 
 /* Append a label value escaped for the text format (\\, \", \n). */
