@@ -146,7 +146,9 @@ sub log { my ($self) = @_; return $self->log_since(0) }
 sub stop {
 	my ($self, %o) = @_;
 	my $pid = $self->{pid} or return;
-	kill('TERM', $pid);	# timeout(1) passes it on to 411d
+	# To 411d itself: timeout(1) would pass it on twice (to its child and
+	# to its process group), and a second SIGTERM means "stop now".
+	kill('TERM', $self->daemon_pid // $pid);
 	my $deadline = time + ($o{timeout} || 30);
 	while (time < $deadline) {
 		my $r = waitpid($pid, WNOHANG);
@@ -171,9 +173,11 @@ sub kill9 {
 	$self->{pid} = undef;
 }
 
+# Signal 411d itself (not timeout(1), which passes on only some signals).
 sub signal {
 	my ($self, $sig) = @_;
-	kill($sig, $self->{pid}) if $self->{pid};
+	my $pid = $self->daemon_pid or return;
+	kill($sig, $pid);
 }
 
 # Call the API: returns ($status, $decoded_json_or_undef, $raw_body, $res).
