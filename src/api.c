@@ -970,12 +970,32 @@ api_match(const char *path, const char *prefix, const char **rest)
 }
 
 /* Route /api/v1/... (authorized already). */
+/*
+ * Split "/ID[/rest]" after a collection: the id (0 when bad: answered),
+ * and in *sub the rest ("/run"), or NULL when nothing (or "/") follows.
+ */
+static uint64_t
+api_path_split(struct api_call *c, const char *rest, const char *what,
+    const char **sub)
+{
+	const char	*slash;
+	uint64_t	 id;
+	size_t		 len;
+
+	rest++;
+	slash = strchr(rest, '/');
+	len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+	if ((id = api_path_id(c, rest, len, what)) == 0)
+		return (0);
+	*sub = slash == NULL || strcmp(slash, "/") == 0 ? NULL : slash;
+	return (id);
+}
+
 static void
 api_route(struct api_call *c)
 {
 	const char	*rest, *slash;
 	uint64_t	 id;
-	size_t		 len;
 
 	if (api_match(c->c_path, "/api/v1/searches", &rest)) {
 		if (*rest == '\0' || strcmp(rest, "/") == 0) {
@@ -987,12 +1007,9 @@ api_route(struct api_call *c)
 				api_bad_method(c, "GET, POST");
 			return;
 		}
-		rest++;
-		slash = strchr(rest, '/');
-		len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
-		if ((id = api_path_id(c, rest, len, "search")) == 0)
+		if ((id = api_path_split(c, rest, "search", &slash)) == 0)
 			return;
-		if (slash == NULL || strcmp(slash, "/") == 0)
+		if (slash == NULL)
 			api_search_one(c, id);
 		else if (strcmp(slash, "/run") == 0)
 			api_search_run(c, id);
@@ -1011,12 +1028,9 @@ api_route(struct api_call *c)
 				api_bad_method(c, "GET");
 			return;
 		}
-		rest++;
-		slash = strchr(rest, '/');
-		len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
-		if ((id = api_path_id(c, rest, len, "alert")) == 0)
+		if ((id = api_path_split(c, rest, "alert", &slash)) == 0)
 			return;
-		if (slash == NULL || strcmp(slash, "/") == 0)
+		if (slash == NULL)
 			api_alert_get(c, id);
 		else
 			api_error(c->c_api, c->c_req, 404, NULL,

@@ -226,6 +226,30 @@ searches_create(struct searches *ss, const struct json *def,
 	return (201);
 }
 
+/*
+ * May search id be changed through the API?  0 with *cur, or 404 (no such
+ * search) or 409 (it comes from a file) with the reason in err.
+ */
+static int
+searches_writable(struct searches *ss, uint64_t id, const char *verb,
+    struct search **cur, struct search_err *err)
+{
+	memset(err, 0, sizeof *err);
+	if ((*cur = sched_get(ss->ss_sched, id)) == NULL) {
+		snprintf(err->se_message, sizeof err->se_message,
+		    "no search %llu", (unsigned long long)id);
+		return (404);
+	}
+	if ((*cur)->s_origin == ORIGIN_FILE) {
+		snprintf(err->se_message, sizeof err->se_message,
+		    "search %llu comes from the file %s in searches_dir; "
+		    "%s the file and reload", (unsigned long long)id,
+		    (*cur)->s_file != NULL ? (*cur)->s_file : "?", verb);
+		return (409);
+	}
+	return (0);
+}
+
 /* Replace or merge-patch search id. */
 int
 searches_update(struct searches *ss, uint64_t id, const struct json *def,
@@ -236,21 +260,11 @@ searches_update(struct searches *ss, uint64_t id, const struct json *def,
 	struct json		*merged = NULL;
 	const struct json	*use = def;
 	int64_t			 v;
+	int			 rc;
 
 	*out = NULL;
-	memset(err, 0, sizeof *err);
-	if ((cur = sched_get(ss->ss_sched, id)) == NULL) {
-		snprintf(err->se_message, sizeof err->se_message,
-		    "no search %llu", (unsigned long long)id);
-		return (404);
-	}
-	if (cur->s_origin == ORIGIN_FILE) {
-		snprintf(err->se_message, sizeof err->se_message,
-		    "search %llu comes from the file %s in searches_dir; "
-		    "change the file and reload", (unsigned long long)id,
-		    cur->s_file != NULL ? cur->s_file : "?");
-		return (409);
-	}
+	if ((rc = searches_writable(ss, id, "change", &cur, err)) != 0)
+		return (rc);
 	if (def == NULL || def->j_type != JSON_OBJECT) {
 		snprintf(err->se_message, sizeof err->se_message,
 		    "a search must be a JSON object");
@@ -306,20 +320,10 @@ searches_delete(struct searches *ss, uint64_t id, struct search_err *err)
 {
 	struct searches_op	 op;
 	struct search		*cur;
+	int			 rc;
 
-	memset(err, 0, sizeof *err);
-	if ((cur = sched_get(ss->ss_sched, id)) == NULL) {
-		snprintf(err->se_message, sizeof err->se_message,
-		    "no search %llu", (unsigned long long)id);
-		return (404);
-	}
-	if (cur->s_origin == ORIGIN_FILE) {
-		snprintf(err->se_message, sizeof err->se_message,
-		    "search %llu comes from the file %s in searches_dir; "
-		    "remove the file and reload", (unsigned long long)id,
-		    cur->s_file != NULL ? cur->s_file : "?");
-		return (409);
-	}
+	if ((rc = searches_writable(ss, id, "remove", &cur, err)) != 0)
+		return (rc);
 	memset(&op, 0, sizeof op);
 	op.op_delete = id;
 	if (searches_write(ss, &op, err) == -1)
