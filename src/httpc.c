@@ -28,7 +28,8 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define HTTPC_MAXCONNECTS	1024	/* idle connections kept */
+#define HTTPC_MAXCONNECTS	16384	/* idle connections kept: past this
+					   curl closes and reopens them */
 
 /* One socket curl asked us to watch. */
 struct httpc_sock {
@@ -81,6 +82,7 @@ struct httpc {
 	struct event		*h_defer;	/* adds, reaping */
 	int			 h_running;	/* curl's count */
 	int			 h_depth;	/* inside socket_action */
+	size_t			 h_zombies;	/* cancelled inside callbacks */
 	size_t			 h_count;	/* in flight */
 	struct httpc_reqs	 h_reqs;	/* every started request */
 	LIST_HEAD(, httpc_sock)	 h_socks;
@@ -319,8 +321,9 @@ httpc_reap(struct httpc *h)
 {
 	struct httpc_req	*r, *next;
 
-	if (h->h_depth > 0)
-		return;
+	if (h->h_depth > 0 || h->h_zombies == 0)
+		return;		/* the walk costs O(requests): only when needed */
+	h->h_zombies = 0;
 	for (r = TAILQ_FIRST(&h->h_reqs); r != NULL; r = next) {
 		next = TAILQ_NEXT(r, hr_entry);
 		if (r->hr_state == HTTPC_ZOMBIE)
@@ -761,6 +764,7 @@ httpc_req_cancel(struct httpc_req *r)
 	if (h->h_depth > 0 && r->hr_state == HTTPC_RUNNING) {
 		/* Inside a curl callback: remove it once curl returns. */
 		r->hr_state = HTTPC_ZOMBIE;
+		h->h_zombies++;
 		r->hr_head_cb = NULL;
 		r->hr_data_cb = NULL;
 		r->hr_done_cb = NULL;

@@ -36,6 +36,8 @@ struct source_state {
 	int		 ss_major;
 	int		 ss_minor;
 	int64_t		 ss_identity_at;	/* ms, 0 = not yet known */
+	void		*ss_identity_owner;	/* the run asking GET / now */
+	void		*ss_identity_waiters;	/* runs waiting for its answer */
 	/* health */
 	enum source_health ss_health;
 	uint64_t	 ss_ok;			/* runs that succeeded */

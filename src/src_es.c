@@ -27,6 +27,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "hmap.h"
 #include "httpc.h"
 #include "json.h"
 #include "jstream.h"
@@ -87,6 +88,21 @@ struct es_run {
 	char				*e_scroll;
 	char				*e_after;	/* sort of the last hit */
 	int				 e_enough;	/* the run has all */
+	/*
+	 * The first page is a plain search: most windows fit in it, and then
+	 * one request is all the run costs.  Only when it comes back full is
+	 * a point in time (or a scroll) opened, over the window from the
+	 * date of its last hit on ("resuming"); the hits of that date that
+	 * the first page had are recognised by their ids and skipped.
+	 */
+	int				 e_resuming;
+	int64_t				 e_resume_ms;	/* the new "gte" */
+	int64_t				 e_last_ms;	/* sort date of the last hit */
+	struct hmap			*e_boundary;	/* ids at e_last_ms */
+
+	/* runs waiting for the one that asks GET / (the source's list) */
+	struct es_run			*e_wait_next;
+	int				 e_waiting;
 	struct buf			 e_text;
 };
 
@@ -106,6 +122,11 @@ static void	es_search_page(struct es_run *);
 static void	es_end(struct es_run *, const char *, int, const char *);
 static void	es_release(struct es_run *);
 static void	es_free(struct es_run *);
+static void	es_boundary_clear(struct es_run *);
+static void	es_begin(struct es_run *);
+static void	es_identity_release(struct es_run *);
+static void	es_unwait(struct es_run *);
+static int	es_boundary(struct es_run *, const struct record *);
 
 const struct src_ops src_es_ops = {
 	SEARCH_ES, es_validate, es_start, es_cancel
@@ -223,13 +244,77 @@ es_start(struct run *r, char *err, size_t errlen)
 	e->e_cs = e->e_ss->ss_cfg;
 	e->e_count_only = e->e_s->s_result != RESULT_FIELDS;
 	run_set_driver(r, e);
-	if (e->e_ss->ss_identity_at == 0 ||
-	    util_now_ms() - e->e_ss->ss_identity_at > ES_IDENTITY_TTL_MS) {
+	es_begin(e);
+	return (0);
+}
+
+/*
+ * Ask GET / when the source's identity is unknown or old -- one run at a
+ * time per source: while it asks, the other runs wait for its answer when
+ * nothing is known yet, or go on with the identity known so far.
+ */
+static void
+es_begin(struct es_run *e)
+{
+	struct source_state	*ss = e->e_ss;
+
+	if (ss->ss_identity_at != 0 &&
+	    util_now_ms() - ss->ss_identity_at <= ES_IDENTITY_TTL_MS) {
+		es_search_page(e);
+		return;
+	}
+	if (ss->ss_identity_owner == NULL) {
+		ss->ss_identity_owner = e;
 		e->e_phase = ES_IDENTITY;
 		es_request(e, "GET", "/", NULL, 0);
-	} else
+	} else if (ss->ss_identity_at != 0)
 		es_search_page(e);
-	return (0);
+	else {
+		e->e_waiting = 1;
+		e->e_wait_next = ss->ss_identity_waiters;
+		ss->ss_identity_waiters = e;
+	}
+}
+
+/*
+ * The run that asked GET / has its answer (ok), or gave up: wake the runs
+ * that waited.  They go on, or (no identity) begin again.
+ */
+static void
+es_identity_release(struct es_run *e)
+{
+	struct source_state	*ss = e->e_ss;
+	struct es_run		*w, *next;
+
+	if (ss->ss_identity_owner != e)
+		return;
+	ss->ss_identity_owner = NULL;
+	w = ss->ss_identity_waiters;
+	ss->ss_identity_waiters = NULL;
+	for (; w != NULL; w = next) {
+		next = w->e_wait_next;
+		w->e_waiting = 0;
+		w->e_wait_next = NULL;
+		es_begin(w);
+	}
+}
+
+/* Leave the source's list of waiting runs. */
+static void
+es_unwait(struct es_run *e)
+{
+	struct es_run	**pp;
+
+	if (!e->e_waiting)
+		return;
+	for (pp = (struct es_run **)&e->e_ss->ss_identity_waiters;
+	    *pp != NULL; pp = &(*pp)->e_wait_next) {
+		if (*pp == e) {
+			*pp = e->e_wait_next;
+			break;
+		}
+	}
+	e->e_waiting = 0;
 }
 
 /* Stop everything now. */
@@ -381,16 +466,27 @@ es_release(struct es_run *e)
 	e->e_pit = e->e_scroll = NULL;
 }
 
+/* Forget the ids of the boundary date. */
+static void
+es_boundary_clear(struct es_run *e)
+{
+	hmap_free(e->e_boundary);
+	e->e_boundary = NULL;
+}
+
 /* Free the driver state. */
 static void
 es_free(struct es_run *e)
 {
+	es_unwait(e);
+	es_identity_release(e);
 	es_reset_response(e);
 	buf_free(&e->e_body);
 	buf_free(&e->e_text);
 	free(e->e_pit);
 	free(e->e_scroll);
 	free(e->e_after);
+	es_boundary_clear(e);
 	free(e);
 }
 
@@ -441,7 +537,7 @@ es_gen_query(struct es_run *e, yajl_gen g)
 	yajl_gen_map_open(g);
 	jgen_str(g, df);
 	yajl_gen_map_open(g);
-	jgen_kint(g, "gte", run_from(e->e_run));
+	jgen_kint(g, "gte", e->e_resuming ? e->e_resume_ms : run_from(e->e_run));
 	jgen_kint(g, "lt", run_to(e->e_run));
 	jgen_kstr(g, "format", "epoch_millis");
 	yajl_gen_map_close(g);
@@ -511,9 +607,9 @@ es_search_page(struct es_run *e)
 	char		*body;
 	size_t		 len;
 
-	if (e->e_pages == 0) {
-		e->e_use_pit = !e->e_count_only && es_pit_ok(e->e_ss);
-		if (e->e_use_pit && e->e_pit == NULL) {
+	if (e->e_resuming && e->e_pit == NULL && e->e_scroll == NULL) {
+		e->e_use_pit = es_pit_ok(e->e_ss);
+		if (e->e_use_pit) {
 			e->e_phase = ES_PIT_OPEN;
 			buf_addc(&path, '/');
 			es_urlencode(&path, es_index(e));
@@ -544,7 +640,7 @@ es_search_page(struct es_run *e)
 		es_urlencode(&path, es_index(e));
 		buf_adds(&path, "/_search?ignore_unavailable=true"
 		    "&allow_no_indices=true");
-		if (!e->e_count_only)
+		if (e->e_resuming)
 			buf_adds(&path, "&scroll=" ES_KEEP_ALIVE);
 	}
 	es_request(e, "POST", path.b_data, body, len);
@@ -661,6 +757,13 @@ es_record_cb(void *arg, int pattern, struct record *hit)
 	}
 	free(index);
 	free(id);
+	e->e_page++;
+	if (!e->e_count_only && es_boundary(e, rec) == 1) {
+		/* Had on the first page. */
+		record_free(rec);
+		record_free(hit);
+		return (0);
+	}
 	/* Event time from the date field, which then leaves the content. */
 	if ((v = record_get(rec, df, &vlen)) != NULL) {
 		buf_reset(&e->e_text);
@@ -678,11 +781,44 @@ es_record_cb(void *arg, int pattern, struct record *hit)
 		record_del(rec, df);
 	}
 	record_free(hit);
-	e->e_page++;
 	if (run_record(e->e_run, rec) == 1) {
 		e->e_enough = 1;
 		return (-1);
 	}
+	return (0);
+}
+
+/*
+ * Keep the ids of the last sort date on the first page; when resuming,
+ * say (1) whether this hit is one of them.
+ */
+static int
+es_boundary(struct es_run *e, const struct record *rec)
+{
+	const char	*p;
+	int64_t		 ms;
+	size_t		 n;
+
+	if (e->e_after == NULL || rec->r_id == NULL)
+		return (0);
+	p = e->e_after;
+	if (*p == '[')
+		p++;
+	n = strcspn(p, ",]");
+	if (util_parse_int64(p, n, &ms) == -1)
+		return (0);
+	if (e->e_resuming) {
+		if (e->e_boundary == NULL || ms != e->e_resume_ms)
+			return (0);
+		return (hmap_get(e->e_boundary, rec->r_id,
+		    strlen(rec->r_id)) != NULL);
+	}
+	if (e->e_boundary == NULL || ms != e->e_last_ms) {
+		es_boundary_clear(e);
+		e->e_boundary = hmap_new();
+		e->e_last_ms = ms;
+	}
+	hmap_put(e->e_boundary, rec->r_id, strlen(rec->r_id), e);
 	return (0);
 }
 
@@ -853,7 +989,8 @@ es_done_cb(void *arg, const struct httpc_result *res)
 		    strcmp(e->e_durability, "PERMANENT") == 0)
 			retry = 0;
 		/* An identity that failed is asked again next time. */
-		e->e_ss->ss_identity_at = 0;
+		if (e->e_phase == ES_IDENTITY)
+			e->e_ss->ss_identity_at = 0;
 		es_end(e, msg.b_data, retry, res->hr_retry_after);
 		buf_free(&msg);
 		return;
@@ -873,6 +1010,7 @@ es_done_cb(void *arg, const struct httpc_result *res)
 			buf_free(&msg);
 			return;
 		}
+		es_identity_release(e);
 		es_search_page(e);
 		return;
 	case ES_PIT_OPEN:
@@ -909,6 +1047,18 @@ es_done_cb(void *arg, const struct httpc_result *res)
 	if (e->e_count_only || e->e_enough || e->e_page < ES_PAGE_SIZE) {
 		es_end(e, NULL, 0, NULL);
 		return;
+	}
+	if (!e->e_resuming) {
+		/* A full first page: page the rest in a search context. */
+		if (e->e_boundary == NULL) {
+			es_end(e, "the first page of hits had no sort values "
+			    "to page on", 0, NULL);
+			return;
+		}
+		e->e_resuming = 1;
+		e->e_resume_ms = e->e_last_ms;
+		free(e->e_after);
+		e->e_after = NULL;
 	}
 	es_search_page(e);
 }

@@ -95,6 +95,26 @@ my @cleanup = grep { $_->{method} eq 'DELETE' } @{$es{es7}->requests};
 ok($d->wait_for(sub { grep { $_->{method} eq 'DELETE' } @{$es{es7}->requests} }, 10),
     'the scroll / point in time is released');
 
+# A full first page whose last date is shared by hits on both sides of
+# the page boundary: the rest is paged in a search context from that date,
+# and each hit is processed exactly once (point in time on es8, scroll on
+# es6 and os2).
+my @same = map { { '@timestamp' => $now - 3_000_000 + int($_ / 7) * 1000,
+    program => 'batch', seq => $_ } } 0 .. 12_001;
+for my $src (qw(es6 es8 os2)) {
+	$es{$src}->docs('logs-same', \@same);
+	$id = mk(name => "boundary $src", source => $src, query => 'program:batch',
+	    fields => ['seq'], max_alerts => 20_000, range => '2h');
+	$r = run($id);
+	is($r->{state}, 'success', "$src: 12 002 hits over a page boundary")
+	    or diag $r->{error};
+	is($r->{hits}, 12_002, "$src: every hit counted once");
+	my %seq;
+	$seq{$_->{content}{seq}}++ for @{$r->{results}};
+	is(scalar keys %seq, 12_002, "$src: every hit made its alert");
+	is(scalar(grep { $_ > 1 } values %seq), 0, "$src: none twice");
+}
+
 # errors in the source's own words
 $id = mk(name => 'err');
 $es{es7}->faults([{ method => 'POST', path => '_search', status => 400,
@@ -119,13 +139,14 @@ $r = run($id);
 is($r->{state}, 'failed', '503: run failed');
 like($r->{error}, qr/503/, '... naming the status');
 
-# times 3: curl retries a request once by itself when a kept-alive
-# connection turns out dead, as it should
+# times 2: curl retries a request once by itself when a kept-alive
+# connection turns out dead, as it should (cleared after)
 $es{es7}->faults([{ method => 'POST', path => '_search', drop => JSON::PP::true,
-    times => 3 }]);
+    times => 2 }]);
 $r = run($id);
 is($r->{state}, 'failed', 'dropped connection: run failed');
 ok(length $r->{error}, '... with an error: ' . ($r->{error} // ''));
+$es{es7}->clear_faults;
 
 $es{es7}->faults([{ method => 'POST', path => '_search', garbage => JSON::PP::true,
     times => 1 }]);
