@@ -97,9 +97,10 @@ alert_from_record(const struct search *s, const struct record *r, int64_t now)
 	a->a_content = buf_steal(&content, &a->a_content_len);
 	/*
 	 * One definition of the hash for every alert: canonical JSON of the
-	 * content, keys sorted at every depth (alert_hash).
+	 * content, keys sorted at every depth (alert_hash).  It costs a parse
+	 * of the content, so the caller computes it for the alerts it keeps
+	 * (a run whose threshold is not met keeps none).
 	 */
-	alert_hash(a);
 	return (a);
 }
 

@@ -51,9 +51,9 @@ struct alert {
 
 /*
  * An alert from a record of search s at time now (ms): the content is the
- * record's fields (all of them, or those named by the search's "fields"),
- * the hash is SHA-256 over the content with keys sorted.  The record is
- * not changed.
+ * record's fields (all of them, or those named by the search's "fields").
+ * The hash (a_hash) is left empty: call alert_hash() on the alerts kept.
+ * The record is not changed.
  */
 struct alert	*alert_from_record(const struct search *, const struct record *,
 		    int64_t);

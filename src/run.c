@@ -425,8 +425,13 @@ run_finish(struct run *r, const char *error, int retryable,
 			r->r_truncated = 0;
 		} else if (r->r_search->s_result != RESULT_FIELDS)
 			run_count_alert(r, count);
-		else if (r->r_truncated)
-			run_truncation_alert(r);
+		else {
+			/* Hashed only now: most runs keep no alert. */
+			for (i = 0; i < r->r_nalerts; i++)
+				alert_hash(r->r_alerts[i]);
+			if (r->r_truncated)
+				run_truncation_alert(r);
+		}
 	}
 	if (r->r_mode == RUN_DRY) {
 		event_active(r->r_defer, EV_TIMEOUT, 0);

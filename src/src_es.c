@@ -98,7 +98,8 @@ struct es_run {
 	int				 e_resuming;
 	int64_t				 e_resume_ms;	/* the new "gte" */
 	int64_t				 e_last_ms;	/* sort date of the last hit */
-	struct hmap			*e_boundary;	/* ids at e_last_ms */
+	struct buf			 e_bound;	/* ids at e_last_ms, NUL after each */
+	struct hmap			*e_boundary;	/* the same, when resuming */
 
 	/* runs waiting for the one that asks GET / (the source's list) */
 	struct es_run			*e_wait_next;
@@ -472,6 +473,7 @@ es_boundary_clear(struct es_run *e)
 {
 	hmap_free(e->e_boundary);
 	e->e_boundary = NULL;
+	buf_free(&e->e_bound);
 }
 
 /* Free the driver state. */
@@ -813,12 +815,12 @@ es_boundary(struct es_run *e, const struct record *rec)
 		return (hmap_get(e->e_boundary, rec->r_id,
 		    strlen(rec->r_id)) != NULL);
 	}
-	if (e->e_boundary == NULL || ms != e->e_last_ms) {
-		es_boundary_clear(e);
-		e->e_boundary = hmap_new();
+	/* Cheap on every hit: a list, made a map only when resuming. */
+	if (e->e_bound.b_len == 0 || ms != e->e_last_ms) {
+		buf_reset(&e->e_bound);
 		e->e_last_ms = ms;
 	}
-	hmap_put(e->e_boundary, rec->r_id, strlen(rec->r_id), e);
+	buf_add(&e->e_bound, rec->r_id, strlen(rec->r_id) + 1);
 	return (0);
 }
 
@@ -956,6 +958,8 @@ es_done_cb(void *arg, const struct httpc_result *res)
 {
 	struct es_run	*e = arg;
 	struct buf	 msg = BUF_INIT;
+	struct hmap	*bound;
+	const char	*p;
 	int		 retry, parsed;
 
 	e->e_req = NULL;
@@ -1050,11 +1054,17 @@ es_done_cb(void *arg, const struct httpc_result *res)
 	}
 	if (!e->e_resuming) {
 		/* A full first page: page the rest in a search context. */
-		if (e->e_boundary == NULL) {
+		if (e->e_bound.b_len == 0) {
 			es_end(e, "the first page of hits had no sort values "
 			    "to page on", 0, NULL);
 			return;
 		}
+		bound = hmap_new();
+		for (p = e->e_bound.b_data; p < e->e_bound.b_data +
+		    e->e_bound.b_len; p += strlen(p) + 1)
+			hmap_put(bound, p, strlen(p), e);
+		es_boundary_clear(e);
+		e->e_boundary = bound;
 		e->e_resuming = 1;
 		e->e_resume_ms = e->e_last_ms;
 		free(e->e_after);

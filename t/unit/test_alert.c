@@ -80,6 +80,7 @@ test_from_record(void)
 	record_add_int(r, "user.id", 42);
 
 	a = alert_from_record(s, r, NOW);
+	alert_hash(a);
 	is_string("{\"user.name\":\"u\\\"1\",\"host\":\"h1\",\"user.id\":42}",
 	    a->a_content, "fields selected, dotted children too, in order");
 	is_int(strlen(a->a_content), a->a_content_len, "content length");
@@ -103,6 +104,7 @@ test_from_record(void)
 	record_add_str(r2, "user.name", "u\"1", 3);
 	record_add_str(r2, "other", "x", 1);
 	b = alert_from_record(s, r2, NOW);
+	alert_hash(b);
 	ok(strcmp(a->a_content, b->a_content) != 0,
 	    "another order gives other content");
 	is_string(a->a_hash, b->a_hash, "but the same hash");
@@ -122,6 +124,7 @@ test_from_record(void)
 	record_add_str(r2, "user.name", "u\"1", 3);
 	record_add_int(r2, "user.id", 42);
 	b = alert_from_record(s, r2, NOW);
+	alert_hash(b);
 	ok(strcmp(a->a_hash, b->a_hash) != 0, "another value, another hash");
 	is_int(NOW, b->a_time, "no event time: now");
 	alert_free(b);
@@ -130,6 +133,7 @@ test_from_record(void)
 	/* No "fields": all of them. */
 	all = mksearch("", 10);
 	c = alert_from_record(all, r, NOW);
+	alert_hash(c);
 	is_string("{\"msg\":\"hello\",\"user.name\":\"u\\\"1\",\"host\":\"h1\","
 	    "\"username\":\"nope\",\"user.id\":42}", c->a_content,
 	    "without fields: the whole record");
@@ -142,6 +146,7 @@ test_from_record(void)
 	r2 = record_new();
 	record_add_str(r2, "zzz", "1", 1);
 	c = alert_from_record(s, r2, NOW);
+	alert_hash(c);
 	is_string("{}", c->a_content, "nothing selected: {}");
 	ok(is_hash(c->a_hash), "still hashed");
 	alert_free(c);
@@ -156,12 +161,14 @@ test_from_record(void)
 	record_add(r2, "ar", 2, v, strlen(v));
 	record_add(r2, "s", 1, "\"x\\/y\"", 6);
 	b = alert_from_record(all, r2, NOW);
+	alert_hash(b);
 	record_free(r2);
 	r2 = record_new();
 	record_add(r2, "s", 1, "\"x/y\"", 5);
 	v = "[{\"a\":\"\xc3\xa9\",\"b\":1},2]";
 	record_add(r2, "ar", 2, v, strlen(v));
 	c = alert_from_record(all, r2, NOW);
+	alert_hash(c);
 	record_free(r2);
 	is_string(b->a_hash, c->a_hash,
 	    "nested keys sorted, escapes and spacing do not count");
@@ -215,6 +222,7 @@ test_json(void)
 	record_add_str(r, "host", "h1", 2);
 	record_add(r, "tags", 4, "[1,2]", 5);
 	a = alert_from_record(s, r, NOW + 1500);
+	alert_hash(a);
 	a->a_id = 17;
 	record_free(r);
 
@@ -339,6 +347,7 @@ fill_cb(struct store_txn *txn, void *arg)
 		r->r_time = NOW + i;
 		record_add_int(r, "n", i);
 		a = alert_from_record(f->f_search[FILL_SEARCH(i)], r, NOW);
+		alert_hash(a);
 		a->a_state = FILL_STATE(i);
 		record_free(r);
 		if (alert_insert(txn, a) == -1) {
@@ -647,6 +656,7 @@ test_repeated_key(void)
 	record_add_str(r, "a.b", "2", 1);
 	record_add_str(r, "c", "3", 1);
 	a = alert_from_record(s, r, NOW);
+	alert_hash(a);
 	record_free(r);
 	is_string("{\"a.b\":\"1\",\"c\":\"3\"}", a->a_content,
 	    "a repeated key keeps its first value");
