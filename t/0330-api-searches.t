@@ -18,7 +18,7 @@ plan skip_all => 'no python3' unless FakeES->available;
 
 my $redis = TestRedis->new;
 my $es = FakeES->new(flavour => 'es8');
-my $d = Test411->new(redis => $redis, es => $es, conf => 'api_max_body 64k');
+my $d = Test411->new(redis => $redis, es => $es, conf => "api_max_body 64k\napi_timeout 2s");
 $d->start;
 
 # validation
@@ -50,6 +50,30 @@ is($st, 400, 'not an object: 400');
 is($st, 413, 'body over api_max_body: 413');
 ($st, $j) = $d->api(GET => '/api/v1/searches');
 is_deeply($j->{items}, [], 'nothing stored by the refused requests');
+($st) = $d->api(GET => '/api/v1/searches', undef,
+    headers => { 'X-Padding' => 'x' x (80 * 1024) });
+ok($st >= 400 && $st < 500 || $st == 599,
+    "headers over the limit are refused ($st)");
+($st) = $d->api(GET => '/api/v1/searches');
+is($st, 200, '... and 411d goes on serving');
+
+# an idle connection is closed after api_timeout
+{
+	require IO::Socket::INET;
+	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+	    PeerPort => $d->port, Proto => 'tcp') or die "connect: $!";
+	my $t0 = time;
+	my $buf;
+	my $closed = 0;
+	$sock->blocking(0);
+	while (time - $t0 < 15) {
+		my $n = sysread($sock, $buf, 1);
+		if (defined $n && $n == 0) { $closed = 1; last; }
+		sleep(0.1);
+	}
+	ok($closed, sprintf('an idle connection is closed (after %.1f s)',
+	    time - $t0));
+}
 
 # CRUD
 ($st, my $s) = $d->api(POST => '/api/v1/searches', $d->es_search(name => 'one'));
