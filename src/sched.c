@@ -60,6 +60,7 @@ struct sched_pool {
 	int			 p_inflight;
 	TAILQ_HEAD(, sched_entry) p_waitq;
 	size_t			 p_nwait;
+	TAILQ_HEAD(, sched_manual) p_manq;	/* manual runs waiting */
 	TAILQ_ENTRY(sched_pool)	 p_entry;
 };
 
@@ -70,7 +71,9 @@ struct sched_manual {
 	struct sched_pool	*m_pool;
 	sched_run_cb		 m_cb;
 	void			*m_arg;
+	int			 m_waiting;
 	LIST_ENTRY(sched_manual) m_entry;
+	TAILQ_ENTRY(sched_manual) m_wait;
 };
 
 struct sched {
@@ -94,6 +97,7 @@ static void	sched_timer_cb(evutil_socket_t, short, void *);
 static void	sched_grace_cb(evutil_socket_t, short, void *);
 static void	sched_run_done(struct run *, void *);
 static void	sched_manual_done(struct run *, void *);
+static void	sched_manual_start(struct sched *, struct sched_manual *);
 static void	sched_dispatch(struct sched *);
 static void	sched_arm(struct sched *);
 static void	sched_plan(struct sched *, struct sched_entry *);
@@ -215,6 +219,7 @@ sched_pool(struct sched *sc, const char *name)
 	p = xcalloc(1, sizeof *p);
 	p->p_name = xstrdup(name);
 	TAILQ_INIT(&p->p_waitq);
+	TAILQ_INIT(&p->p_manq);
 	TAILQ_INSERT_TAIL(&sc->s_pools, p, p_entry);
 	return (p);
 }
@@ -517,9 +522,14 @@ sched_dispatch(struct sched *sc)
 		TAILQ_FOREACH(p, &sc->s_pools, p_entry) {
 			if (p->p_nwait == 0 || !sched_pool_open(sc, p))
 				continue;
-			e = TAILQ_FIRST(&p->p_waitq);
-			sched_unwait(sc, e);
-			sched_start(sc, e);
+			if (!TAILQ_EMPTY(&p->p_manq))
+				/* Someone is waiting for the answer. */
+				sched_manual_start(sc, TAILQ_FIRST(&p->p_manq));
+			else {
+				e = TAILQ_FIRST(&p->p_waitq);
+				sched_unwait(sc, e);
+				sched_start(sc, e);
+			}
 			progress = 1;
 			if (!sched_global_open(sc))
 				break;
@@ -647,9 +657,31 @@ sched_run_now(struct sched *sc, struct search *s, int64_t from, int64_t to,
 	m->m_run = run_new(sc->s_env, s, from, to, dry ? RUN_DRY :
 	    RUN_MANUAL);
 	LIST_INSERT_HEAD(&sc->s_manual, m, m_entry);
+	/* The same limits as scheduled runs: wait in line when full. */
+	if (sched_global_open(sc) && sched_pool_open(sc, m->m_pool) &&
+	    m->m_pool->p_nwait == 0 && TAILQ_EMPTY(&m->m_pool->p_manq)) {
+		sched_manual_start(sc, m);
+		return (0);
+	}
+	TAILQ_INSERT_TAIL(&m->m_pool->p_manq, m, m_wait);
+	m->m_waiting = 1;
+	m->m_pool->p_nwait++;
+	sc->s_nwait++;
+	return (0);
+}
+
+/* Start a manual run now. */
+static void
+sched_manual_start(struct sched *sc, struct sched_manual *m)
+{
+	if (m->m_waiting) {
+		TAILQ_REMOVE(&m->m_pool->p_manq, m, m_wait);
+		m->m_waiting = 0;
+		m->m_pool->p_nwait--;
+		sc->s_nwait--;
+	}
 	sched_count(sc, m->m_pool, 1);
 	run_start(m->m_run, sched_manual_done, m);
-	return (0);
 }
 
 /* A manual run is over: hand it to its caller. */
@@ -672,9 +704,16 @@ void
 sched_drain(struct sched *sc, int64_t grace_ms, void (*done)(void *),
     void *arg)
 {
-	struct timeval	 tv;
+	struct timeval		 tv;
+	struct sched_pool	*p;
+	struct sched_manual	*m;
 
 	sc->s_draining = 1;
+	/* Manual runs still in line start now, under the grace period. */
+	TAILQ_FOREACH(p, &sc->s_pools, p_entry) {
+		while ((m = TAILQ_FIRST(&p->p_manq)) != NULL)
+			sched_manual_start(sc, m);
+	}
 	sc->s_drained = done;
 	sc->s_drained_arg = arg;
 	evtimer_del(sc->s_timer);
@@ -750,7 +789,8 @@ sched_lag(const struct sched *sc)
 	if (sc->s_nheap > 0)
 		oldest = sc->s_heap[0]->e_due;
 	TAILQ_FOREACH(p, &sc->s_pools, p_entry) {
-		if (p->p_nwait > 0 && TAILQ_FIRST(&p->p_waitq)->e_due < oldest)
+		if (!TAILQ_EMPTY(&p->p_waitq) &&
+		    TAILQ_FIRST(&p->p_waitq)->e_due < oldest)
 			oldest = TAILQ_FIRST(&p->p_waitq)->e_due;
 	}
 	if (oldest == INT64_MAX || oldest >= now)

@@ -82,7 +82,9 @@ $es->faults([{ method => 'POST', path => '_search', delay_ms => 2500,
     times => 1 }]);
 my $pid = fork();
 if ($pid == 0) {
-	# a client that starts the run and does not wait for it
+	# a client that starts the run and does not wait for it, on its own
+	# connection (the kept-alive one is the parent's)
+	$d->{http} = HTTP::Tiny->new(timeout => 60);
 	$d->api(POST => "/api/v1/searches/$sid/run", {});
 	POSIX::_exit(0);	# no END blocks: they would stop the servers
 }
