@@ -107,6 +107,30 @@ is($st, 404, 'unknown search: 404');
 ($st) = $d->api(GET => '/api/v1/searches?colour=red');
 is($st, 400, 'unknown query parameter: 400');
 
+# list filters and paging
+for my $i (1 .. 5) {
+	$d->api(POST => '/api/v1/searches', $d->es_search(name => "list $i",
+	    tags => [$i % 2 ? 'odd' : 'even'], description => "number $i"));
+}
+($st, $j) = $d->api(GET => '/api/v1/searches?tag=odd');
+is_deeply([sort map { $_->{name} } @{$j->{items}}], ['list 1', 'list 3', 'list 5'],
+    'list by tag');
+($st, $j) = $d->api(GET => '/api/v1/searches?q=list%204');
+is_deeply([map { $_->{name} } @{$j->{items}}], ['list 4'], 'list by text');
+($st, $j) = $d->api(GET => '/api/v1/searches?enabled=true');
+is(scalar @{$j->{items}}, 0, 'list by enabled (all are disabled)');
+($st, $j) = $d->api(GET => '/api/v1/searches?source=logs&type=es&limit=2');
+is(scalar @{$j->{items}}, 2, 'list by source and type, 2 a page');
+my %names = map { $_->{name} => 1 } @{$j->{items}};
+while ($j->{next}) {
+	($st, $j) = $d->api(GET => "/api/v1/searches?source=logs&limit=2&cursor=$j->{next}");
+	$names{$_->{name}}++ for @{$j->{items}};
+}
+is(scalar keys %names, 6, 'paging the list gives every search once');
+is(scalar(grep { $_ > 1 } values %names), 0, '... none twice');
+($st) = $d->api(GET => '/api/v1/searches?enabled=maybe');
+is($st, 400, 'a bad enabled value: 400');
+
 # a scheduled search runs on its own, one window after another
 my $now = int(time * 1000);
 $es->docs('logs-x', [ map { { '@timestamp' => $now - 5000 + $_ * 100,
