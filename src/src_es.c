@@ -724,7 +724,6 @@ es_record_cb(void *arg, int pattern, struct record *hit)
 	const char	*k, *v, *df = e->e_cs->cs_date_field;
 	const char	*inner;
 	size_t		 i, klen, vlen, ilen;
-	char		*index = NULL, *id = NULL, *t;
 	int64_t		 ms;
 
 	rec = record_new();
@@ -746,19 +745,13 @@ es_record_cb(void *arg, int pattern, struct record *hit)
 			e->e_after = xstrndup(v, vlen);
 		}
 	}
+	/* The source id "index/id", built in place. */
 	buf_reset(&e->e_text);
-	if (record_get_text(hit, "_index", &e->e_text) == 0)
-		index = xstrdup(e->e_text.b_data);
-	buf_reset(&e->e_text);
-	if (record_get_text(hit, "_id", &e->e_text) == 0)
-		id = xstrdup(e->e_text.b_data);
-	if (index != NULL && id != NULL) {
-		t = xprintf("%s/%s", index, id);
-		record_set_id(rec, t, strlen(t));
-		free(t);
+	if (record_get_text(hit, "_index", &e->e_text) == 0) {
+		buf_addc(&e->e_text, '/');
+		if (record_get_text(hit, "_id", &e->e_text) == 0)
+			record_set_id(rec, e->e_text.b_data, e->e_text.b_len);
 	}
-	free(index);
-	free(id);
 	e->e_page++;
 	if (!e->e_count_only && es_boundary(e, rec) == 1) {
 		/* Had on the first page. */
