@@ -406,7 +406,19 @@ store_commit(struct store *s)
 	list = s->s_head;
 	s->s_head = NULL;
 	s->s_tail = &s->s_head;
-	rc = store_run(s, list, 1, err, sizeof err);
+	/*
+	 * First all jobs straight in one transaction: a nested transaction
+	 * per job costs LMDB a dirty-page list (megabytes) each.  Only when
+	 * a job fails is the batch done again with one nested transaction
+	 * per job, so that the failing one does not fail the others.
+	 */
+	rc = store_run(s, list, 0, err, sizeof err);
+	if (rc == -1 && list->j_next != NULL) {
+		for (j = list; j != NULL && j->j_err == NULL; j = j->j_next)
+			;
+		if (j != NULL)		/* a job failed, not the store */
+			rc = store_run(s, list, 1, err, sizeof err);
+	}
 	if (rc == 0)
 		s->s_batches++;
 	for (j = list; j != NULL; j = next) {
