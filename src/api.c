@@ -539,6 +539,31 @@ api_search_one(struct api_call *c, uint64_t id)
 	}
 }
 
+/*
+ * The end of "now" for a run: "at" (RFC 3339 or epoch seconds), or the
+ * present.  Answers 422 and returns -1 when bad.
+ */
+static int
+api_parse_at(struct api_call *c, const struct json *at, int64_t *end)
+{
+	int64_t	 v;
+
+	*end = util_now_ms();
+	if (at == NULL || at->j_type == JSON_NULL)
+		return (0);
+	if (json_str(at) != NULL) {
+		if (util_parse_time_ms(json_str(at), at->j_u.str.len,
+		    end) == 0)
+			return (0);
+	} else if (json_int(at, &v) && v > 0) {
+		*end = v * 1000;
+		return (0);
+	}
+	api_error(c->c_api, c->c_req, 422, "at", "not a time: use RFC 3339 "
+	    "(2026-11-23T19:30:00Z) or epoch seconds");
+	return (-1);
+}
+
 /* A run asked for through the API is over. */
 static void
 api_run_done(struct run *r, void *arg)
@@ -560,8 +585,8 @@ api_search_run(struct api_call *c, uint64_t id)
 	struct api_pending_run	*p;
 	struct search		*s;
 	struct json		*body;
-	const struct json	*at, *dry;
-	int64_t			 end, v;
+	const struct json	*dry;
+	int64_t			 end;
 	int			 answered, isdry = 0;
 	char			 err[256];
 
@@ -583,26 +608,9 @@ api_search_run(struct api_call *c, uint64_t id)
 		json_free(body);
 		return;
 	}
-	end = util_now_ms();
-	if ((at = json_get(body, "at")) != NULL && at->j_type != JSON_NULL) {
-		if (json_str(at) != NULL) {
-			if (util_parse_time_ms(json_str(at), at->j_u.str.len,
-			    &end) == -1) {
-				api_error(c->c_api, c->c_req, 422, "at", "not a "
-				    "time: use RFC 3339 (2026-11-23T19:30:00Z) "
-				    "or epoch seconds");
-				json_free(body);
-				return;
-			}
-		} else if (json_int(at, &v) && v > 0)
-			end = v * 1000;
-		else {
-			api_error(c->c_api, c->c_req, 422, "at", "not a time: "
-			    "use RFC 3339 (2026-11-23T19:30:00Z) or epoch "
-			    "seconds");
-			json_free(body);
-			return;
-		}
+	if (api_parse_at(c, json_get(body, "at"), &end) == -1) {
+		json_free(body);
+		return;
 	}
 	if ((dry = json_get(body, "dry_run")) != NULL &&
 	    dry->j_type != JSON_NULL && !json_bool(dry, &isdry)) {
@@ -636,6 +644,73 @@ api_search_run(struct api_call *c, uint64_t id)
 		api_error(c->c_api, c->c_req, 503, NULL, "%s", err);
 		return;
 	}
+}
+
+/*
+ * POST /api/v1/searches/test: a dry run of an unsaved definition, sent
+ * bare or as {"search": DEFINITION, "at": TIME}.  Stores and sends nothing.
+ */
+static void
+api_searches_test(struct api_call *c)
+{
+	struct api_pending_run	*p;
+	struct search_err	 serr;
+	struct search		*s;
+	struct json		*body;
+	const struct json	*def;
+	int64_t			 end;
+	int			 answered;
+	char			 err[256];
+	size_t			 i;
+
+	if (c->c_method != EVHTTP_REQ_POST) {
+		api_bad_method(c, "POST");
+		return;
+	}
+	if ((body = api_body(c, 0, &answered)) == NULL)
+		return;
+	end = util_now_ms();
+	if ((def = json_get(body, "search")) != NULL) {
+		if (def->j_type != JSON_OBJECT) {
+			api_error(c->c_api, c->c_req, 422, "search",
+			    "must be a search definition (an object)");
+			json_free(body);
+			return;
+		}
+		for (i = 0; i < body->j_u.obj.n; i++) {
+			const char *k = body->j_u.obj.m[i].m_key;
+
+			if (strcmp(k, "search") != 0 && strcmp(k, "at") != 0) {
+				api_error(c->c_api, c->c_req, 422, k,
+				    "unknown field (send {\"search\": ..., "
+				    "\"at\": ...} or a bare definition)");
+				json_free(body);
+				return;
+			}
+		}
+		if (api_parse_at(c, json_get(body, "at"), &end) == -1) {
+			json_free(body);
+			return;
+		}
+	} else
+		def = body;
+	memset(&serr, 0, sizeof serr);
+	s = search_from_json(def, c->c_api->a_env->ae_run->re_cfg, &serr);
+	json_free(body);
+	if (s == NULL) {
+		api_search_error(c, 422, &serr);
+		return;
+	}
+	end -= s->s_delay * 1000;
+	p = xcalloc(1, sizeof *p);
+	p->p_api = c->c_api;
+	p->p_req = c->c_req;
+	if (sched_run_now(c->c_api->a_env->ae_sched, s, end - s->s_range * 1000,
+	    end, 1, api_run_done, p, err, sizeof err) == -1) {
+		free(p);
+		api_error(c->c_api, c->c_req, 503, NULL, "%s", err);
+	}
+	search_unref(s);
 }
 
 /* GET /api/v1/searches/{id}/jobs */
@@ -1005,6 +1080,10 @@ api_route(struct api_call *c)
 				api_searches_create(c);
 			else
 				api_bad_method(c, "GET, POST");
+			return;
+		}
+		if (strcmp(rest, "/test") == 0) {
+			api_searches_test(c);
 			return;
 		}
 		if ((id = api_path_split(c, rest, "search", &slash)) == 0)

@@ -67,6 +67,29 @@ is(scalar @{$dry->{results}}, 5, 'dry run would make 5 alerts');
 my ($ast, $al) = $d->api(GET => "/api/v1/alerts?search=$id");
 is(scalar @{$al->{items}}, 0, 'a dry run stores no alert');
 
+# an unsaved definition, tried out
+my ($tst, $try) = $d->api(POST => '/api/v1/searches/test',
+    $d->es_search(query => 'program:sshd', fields => ['host'], range => '1h'));
+is($tst, 200, 'POST /searches/test answers') or diag explain $try;
+ok($try->{dry_run}, '... as a dry run');
+is(scalar @{$try->{results}}, 5, '... with the 5 alerts it would make');
+is_deeply([sort keys %{$try->{results}[0]{content}}], ['host'],
+    '... from the definition sent');
+($tst, $try) = $d->api(POST => '/api/v1/searches/test', {
+    search => $d->es_search(query => 'program:sshd', range => '1h'),
+    at => int($now / 1000) - 7200 });
+is($tst, 200, 'the {"search", "at"} form');
+is(scalar @{$try->{results}}, 0, '... "at" two hours back sees nothing');
+($tst, $try) = $d->api(POST => '/api/v1/searches/test',
+    $d->es_search(schedule => { every => 'soon' }));
+is($tst, 422, 'an invalid definition: 422');
+is($try->{error}{field}, 'schedule.every', '... naming the field');
+($tst) = $d->api(POST => '/api/v1/searches/test', $d->es_search,
+    key => 'viewer');
+is($tst, 403, 'a viewer may not try searches');
+my ($lst, $lj) = $d->api(GET => '/api/v1/searches');
+is(scalar @{$lj->{items}}, 1, 'trying stored no search');
+
 # real run, with a live subscriber on the events channel
 my $sub = $redis->subscribe('411:events');
 my ($rst2, $run) = $d->api(POST => "/api/v1/searches/$id/run", {});
