@@ -968,6 +968,9 @@ api_metrics(struct api_call *c)
 	    (double)httpc_running(re->re_httpc));
 	metrics_family(&b, "four11_api_requests_total", "counter",
 	    "Requests to this API.", (double)m->m_api_requests);
+	metrics_family(&b, "four11_jobs_pruned_total", "counter",
+	    "Job records deleted past job_retention.",
+	    (double)m->m_jobs_pruned);
 	metrics_family(&b, "four11_api_errors_total", "counter",
 	    "Requests answered with an error status.",
 	    (double)m->m_api_errors);

@@ -60,6 +60,7 @@ struct main_ctx {
 	struct event		*m_sigint;
 	struct event		*m_sighup;
 	struct event		*m_wait;
+	struct event		*m_prune;	/* old job records */
 	int64_t			 m_wait_until;
 	int			 m_stopping;
 };
@@ -69,6 +70,7 @@ static void	main_signal_cb(evutil_socket_t, short, void *);
 static void	main_drained(void *);
 static void	main_wait_cb(evutil_socket_t, short, void *);
 static void	main_queue_cb(void *, int);
+static void	main_prune_cb(evutil_socket_t, short, void *);
 
 /* Print usage and exit. */
 static void
@@ -154,6 +156,29 @@ main_reload(struct main_ctx *m)
 	    "");
 }
 
+/* Delete job records past job_retention: a few batches per tick. */
+static void
+main_prune_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct main_ctx	*m = arg;
+	int64_t		 cutoff;
+	long		 n, total = 0;
+	int		 more = 1, pass;
+
+	if (m->m_stopping)
+		return;
+	cutoff = util_now_ms() - m->m_cfg->c_job_retention * 1000;
+	for (pass = 0; more && pass < 10; pass++) {
+		if ((n = run_prune_jobs(&m->m_env, cutoff, 1000, &more)) < 0)
+			break;
+		total += n;
+	}
+	if (total > 0)
+		log_debug("pruned %ld job records older than job_retention",
+		    total);
+	m->m_metrics.m_jobs_pruned += (uint64_t)total;
+}
+
 /* Signals, delivered through the loop. */
 static void
 main_signal_cb(evutil_socket_t sig, short ev, void *arg)
@@ -217,6 +242,8 @@ main(int argc, char *argv[])
 	struct outbox_opts	 oo;
 	char			 err[512], host[256];
 	const char		*instance;
+	struct timeval		 tv;
+	int64_t			 ms;
 	int			 ch, check = 0, foreground = 0, verbose = 0;
 	size_t			 i;
 
@@ -325,6 +352,17 @@ main(int argc, char *argv[])
 	evsignal_add(m.m_sigint, NULL);
 	evsignal_add(m.m_sighup, NULL);
 
+	/* Job records older than job_retention go, a batch at a time. */
+	ms = m.m_cfg->c_job_retention * 1000 / 4;
+	if (ms > 3600 * 1000)
+		ms = 3600 * 1000;
+	if (ms < 1000)
+		ms = 1000;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	m.m_prune = event_new(m.m_base, -1, EV_PERSIST, main_prune_cb, &m);
+	evtimer_add(m.m_prune, &tv);
+
 	outbox_kick(m.m_outbox);
 	log_info("ready api=%s version=%s searches=%zu", api_address(m.m_api),
 	    PACKAGE_VERSION, searches_count(m.m_searches));
@@ -342,6 +380,7 @@ main(int argc, char *argv[])
 	sources_free(m.m_sources);
 	if (m.m_wait != NULL)
 		event_free(m.m_wait);
+	event_free(m.m_prune);
 	event_free(m.m_sigterm);
 	event_free(m.m_sigint);
 	event_free(m.m_sighup);

@@ -24,6 +24,7 @@ struct metrics {
 	uint64_t	 m_api_requests;
 	uint64_t	 m_api_errors;		/* 4xx and 5xx answers */
 	uint64_t	 m_windows_skipped;	/* windows past catch-up */
+	uint64_t	 m_jobs_pruned;		/* job records past retention */
 	int64_t		 m_run_us_sum;		/* wall time of runs */
 	int64_t		 m_started_ms;
 };

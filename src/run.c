@@ -882,3 +882,104 @@ run_gen_dry(yajl_gen g, const struct run *r)
 	jgen_kint(g, "trace_omitted", (int64_t)r->r_trace_dropped);
 	yajl_gen_map_close(g);
 }
+
+/* Job pruning (job_retention). */
+struct run_prune {
+	int64_t		 p_cutoff;
+	size_t		 p_max;
+	size_t		 p_deleted;
+	int		 p_more;
+};
+
+/* When a job record says it finished (ms), or -1. */
+static int64_t
+run_job_finished(const char *v, size_t vlen)
+{
+	static const char	 key[] = "\"finished\":\"";
+	const char		*p, *end = v + vlen, *q;
+	int64_t			 ms;
+
+	for (p = v; p + sizeof key - 1 < end; p++) {
+		if (memcmp(p, key, sizeof key - 1) != 0)
+			continue;
+		p += sizeof key - 1;
+		if ((q = memchr(p, '"', end - p)) == NULL ||
+		    util_parse_time_ms(p, q - p, &ms) == -1)
+			return (-1);
+		return (ms);
+	}
+	return (-1);
+}
+
+/*
+ * Walk the jobs search by search; a search's jobs are in id order, which
+ * is time order, so the walk leaves a search at its first young job.
+ */
+static int
+run_prune_apply(struct store_txn *txn, void *arg)
+{
+	struct run_prune	*p = arg;
+	struct store_cursor	*c;
+	const void		*k, *v;
+	size_t			 klen, vlen;
+	uint8_t			 next[16];
+	uint64_t		 search;
+	int64_t			 fin;
+	int			 rc;
+
+	p->p_deleted = 0;
+	p->p_more = 0;
+	if ((c = store_cursor(txn, STORE_JOBS)) == NULL)
+		return (-1);
+	rc = store_cursor_seek(c, NULL, 0, &k, &klen, &v, &vlen);
+	while (rc == 0) {
+		if (klen != 16) {
+			rc = store_cursor_next(c, &k, &klen, &v, &vlen);
+			continue;
+		}
+		search = util_be64_get(k);
+		fin = run_job_finished(v, vlen);
+		if (fin != -1 && fin < p->p_cutoff) {
+			if (p->p_deleted == p->p_max) {
+				p->p_more = 1;
+				break;
+			}
+			memcpy(next, k, sizeof next);	/* k dies with the entry */
+			if (store_cursor_del(c) == -1) {
+				store_cursor_free(c);
+				return (-1);
+			}
+			p->p_deleted++;
+			rc = store_cursor_seek(c, next, sizeof next, &k, &klen,
+			    &v, &vlen);
+			continue;
+		}
+		if (search == UINT64_MAX)
+			break;
+		util_be64_put(next, search + 1);
+		memset(next + 8, 0, 8);
+		rc = store_cursor_seek(c, next, sizeof next, &k, &klen, &v,
+		    &vlen);
+	}
+	store_cursor_free(c);
+	return (rc == -1 ? -1 : 0);
+}
+
+long
+run_prune_jobs(struct run_env *env, int64_t cutoff, size_t max, int *more)
+{
+	struct run_prune	 p;
+	char			 err[256];
+
+	memset(&p, 0, sizeof p);
+	p.p_cutoff = cutoff;
+	p.p_max = max;
+	*more = 0;
+	if (store_update(env->re_store, run_prune_apply, &p, err,
+	    sizeof err) == -1) {
+		log_warnx("pruning old jobs: %s", err);
+		return (-1);
+	}
+	*more = p.p_more;
+	return ((long)p.p_deleted);
+}

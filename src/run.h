@@ -77,6 +77,12 @@ void		 run_abort(struct run *, const char *);
  * and the checkpoint moved to to.  Committed through the group commit.
  */
 void		 run_gap(struct run_env *, struct search *, int64_t, int64_t);
+/*
+ * Delete job records that finished before cutoff (ms), at most max, in
+ * one short write.  Returns how many went, or -1 (logged); *more says
+ * whether older ones are left.
+ */
+long		 run_prune_jobs(struct run_env *, int64_t, size_t, int *);
 
 /* Accessors. */
 struct search	*run_search(const struct run *);
