@@ -210,6 +210,17 @@ es_index(const struct es_run *e)
 	    e->e_cs->cs_index);
 }
 
+/*
+ * A pattern (with '*') may match no index yet (tomorrow's daily index):
+ * that is no hits, not an error.  A name without one must exist: a typo
+ * fails the run in Elasticsearch's words instead of finding nothing.
+ */
+static int
+es_lenient(const struct es_run *e)
+{
+	return (strchr(es_index(e), '*') != NULL);
+}
+
 /* True when the cluster's PIT adds a tie-break we can page on. */
 static int
 es_pit_ok(const struct source_state *ss)
@@ -615,8 +626,9 @@ es_search_page(struct es_run *e)
 			e->e_phase = ES_PIT_OPEN;
 			buf_addc(&path, '/');
 			es_urlencode(&path, es_index(e));
-			buf_adds(&path, "/_pit?keep_alive=" ES_KEEP_ALIVE
-			    "&ignore_unavailable=true");
+			buf_adds(&path, "/_pit?keep_alive=" ES_KEEP_ALIVE);
+			if (es_lenient(e))
+				buf_adds(&path, "&ignore_unavailable=true");
 			es_request(e, "POST", path.b_data, NULL, 0);
 			buf_free(&path);
 			return;
@@ -640,10 +652,14 @@ es_search_page(struct es_run *e)
 	else {
 		buf_addc(&path, '/');
 		es_urlencode(&path, es_index(e));
-		buf_adds(&path, "/_search?ignore_unavailable=true"
-		    "&allow_no_indices=true");
-		if (e->e_resuming)
-			buf_adds(&path, "&scroll=" ES_KEEP_ALIVE);
+		buf_adds(&path, "/_search");
+		if (es_lenient(e))
+			buf_adds(&path, "?ignore_unavailable=true"
+			    "&allow_no_indices=true");
+		if (e->e_resuming) {
+			buf_addc(&path, es_lenient(e) ? '&' : '?');
+			buf_adds(&path, "scroll=" ES_KEEP_ALIVE);
+		}
 	}
 	es_request(e, "POST", path.b_data, body, len);
 	buf_free(&path);

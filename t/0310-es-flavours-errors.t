@@ -115,6 +115,18 @@ for my $src (qw(es6 es8 os2)) {
 	is(scalar(grep { $_ > 1 } values %seq), 0, "$src: none twice");
 }
 
+# an index pattern that matches nothing is no hits; a missing named
+# index is an error in the source's words
+$id = mk(name => 'nomatch', index => 'nothing-*', result => 'no_results');
+$r = run($id);
+is($r->{state}, 'success', 'a pattern matching no index: success');
+is(scalar @{$r->{results}}, 1, '... with no hits (no_results alerts)');
+$id = mk(name => 'typo', index => 'logs-aa', result => 'no_results');
+$r = run($id);
+is($r->{state}, 'failed', 'a missing named index fails the run');
+like($r->{error}, qr/no such index|index_not_found/, '... saying so')
+    or diag $r->{error};
+
 # errors in the source's own words
 $id = mk(name => 'err');
 $es{es7}->faults([{ method => 'POST', path => '_search', status => 400,
