@@ -49,7 +49,25 @@ struct fstate {
 	struct hmap	*fs_map;	/* be16 pos | key -> struct fstate_val */
 	struct buf	 fs_scratch;	/* value read from the store */
 	struct buf	 fs_key;
+	/*
+	 * Changes made while one record goes through the chain: they count
+	 * only if the record passes every filter (a record a later filter
+	 * drops was not alerted, so dedupe must not remember it, nor throttle
+	 * count it).
+	 */
+	int		 fs_staging;
+	struct fstate_staged {
+		char			*st_key;
+		size_t			 st_klen;
+		struct fstate_val	*st_val;
+	}		*fs_stage;
+	size_t		 fs_nstage;
+	size_t		 fs_stagecap;
 };
+
+static struct fstate_val *fstate_staged(struct fstate *);
+static void	fstate_stage(struct fstate *, struct fstate_val *);
+static void	fstate_unstage(struct fstate *, int);
 
 static const struct filter_ops *filter_types[] = {
 	&filter_dedupe_ops,
@@ -179,6 +197,8 @@ filter_chain_record(struct filter_chain *fc, struct fstate *fs,
 	const char		*why;
 	size_t			 i;
 
+	if (fs != NULL)
+		fs->fs_staging = 1;
 	for (i = 0; i < fc->fc_n; i++) {
 		f = &fc->fc_filters[i];
 		why = NULL;
@@ -187,11 +207,15 @@ filter_chain_record(struct filter_chain *fc, struct fstate *fs,
 			if (trace != NULL)
 				trace(arg, i, f->f_ops->fo_name, "dropped",
 				    why != NULL ? why : "");
+			if (fs != NULL)
+				fstate_unstage(fs, 0);
 			return (FILTER_DROP);
 		}
 		if (why != NULL && trace != NULL)
 			trace(arg, i, f->f_ops->fo_name, "changed", why);
 	}
+	if (fs != NULL)
+		fstate_unstage(fs, 1);
 	return (FILTER_KEEP);
 }
 
@@ -224,6 +248,8 @@ fstate_free(struct fstate *fs)
 
 	if (fs == NULL)
 		return;
+	fstate_unstage(fs, 0);
+	free(fs->fs_stage);
 	while (hmap_next(fs->fs_map, &it, NULL, NULL, &v))
 		free(v);
 	hmap_free(fs->fs_map);
@@ -260,7 +286,8 @@ fstate_get(struct fstate *fs, uint16_t pos, const void *key, size_t klen,
 	if (klen > FILTER_KEY_MAX)
 		klen = FILTER_KEY_MAX;
 	fstate_key(fs, pos, key, klen);
-	v = hmap_get(fs->fs_map, fs->fs_key.b_data, fs->fs_key.b_len);
+	if ((v = fstate_staged(fs)) == NULL)
+		v = hmap_get(fs->fs_map, fs->fs_key.b_data, fs->fs_key.b_len);
 	if (v != NULL) {
 		*val = v->v_data;
 		*vlen = v->v_len;
@@ -298,8 +325,75 @@ fstate_put(struct fstate *fs, uint16_t pos, const void *key, size_t klen,
 	v->v_len = vlen;
 	memcpy(v->v_data, val, vlen);
 	v->v_data[vlen] = '\0';
+	if (fs->fs_staging) {
+		fstate_stage(fs, v);
+		return;
+	}
 	old = hmap_put(fs->fs_map, fs->fs_key.b_data, fs->fs_key.b_len, v);
 	free(old);
+}
+
+/* The staged value of the key in fs_key, or NULL. */
+static struct fstate_val *
+fstate_staged(struct fstate *fs)
+{
+	size_t	 i;
+
+	for (i = 0; i < fs->fs_nstage; i++) {
+		if (fs->fs_stage[i].st_klen == fs->fs_key.b_len &&
+		    memcmp(fs->fs_stage[i].st_key, fs->fs_key.b_data,
+		    fs->fs_key.b_len) == 0)
+			return (fs->fs_stage[i].st_val);
+	}
+	return (NULL);
+}
+
+/* Stage v for the key in fs_key (replacing a staged one). */
+static void
+fstate_stage(struct fstate *fs, struct fstate_val *v)
+{
+	size_t	 i;
+
+	for (i = 0; i < fs->fs_nstage; i++) {
+		if (fs->fs_stage[i].st_klen == fs->fs_key.b_len &&
+		    memcmp(fs->fs_stage[i].st_key, fs->fs_key.b_data,
+		    fs->fs_key.b_len) == 0) {
+			free(fs->fs_stage[i].st_val);
+			fs->fs_stage[i].st_val = v;
+			return;
+		}
+	}
+	if (fs->fs_nstage == fs->fs_stagecap) {
+		fs->fs_stagecap = fs->fs_stagecap == 0 ? 4 :
+		    fs->fs_stagecap * 2;
+		fs->fs_stage = xreallocarray(fs->fs_stage, fs->fs_stagecap,
+		    sizeof *fs->fs_stage);
+	}
+	fs->fs_stage[fs->fs_nstage].st_key = xmemdup(fs->fs_key.b_data,
+	    fs->fs_key.b_len);
+	fs->fs_stage[fs->fs_nstage].st_klen = fs->fs_key.b_len;
+	fs->fs_stage[fs->fs_nstage].st_val = v;
+	fs->fs_nstage++;
+}
+
+/* End of one record's pass: keep (the record passed) or drop the stage. */
+static void
+fstate_unstage(struct fstate *fs, int keep)
+{
+	struct fstate_val	*old;
+	size_t			 i;
+
+	for (i = 0; i < fs->fs_nstage; i++) {
+		if (keep) {
+			old = hmap_put(fs->fs_map, fs->fs_stage[i].st_key,
+			    fs->fs_stage[i].st_klen, fs->fs_stage[i].st_val);
+			free(old);
+		} else
+			free(fs->fs_stage[i].st_val);
+		free(fs->fs_stage[i].st_key);
+	}
+	fs->fs_nstage = 0;
+	fs->fs_staging = 0;
 }
 
 /* Write the overlay in a write transaction. */

@@ -412,6 +412,7 @@ test_chain(void)
 	struct filter_chain	*fc;
 	struct fstate		*fs;
 	struct trace		 t;
+	size_t			 before;
 
 	s = mksearch("[{\"type\":\"dedupe\",\"key\":[\"id\"]},{\"type\":"
 	    "\"throttle\",\"count\":2,\"per\":\"1d\"}]", 6);
@@ -425,10 +426,20 @@ test_chain(void)
 	    "1 again: dropped by the dedupe at 0");
 	ok(pass(fc, fs, rec(T0, "id", "2", NULL), &t) == FILTER_KEEP,
 	    "2 passes: the duplicate did not use the throttle's budget");
+	before = fstate_count(fs);
 	ok(pass(fc, fs, rec(T0, "id", "3", NULL), &t) == FILTER_DROP &&
 	    t.pos == 1 && strcmp(t.type, "throttle") == 0,
 	    "3: dropped by the throttle at 1");
 	is_int(2, t.calls, "two traces");
+	is_int((int)before, (int)fstate_count(fs),
+	    "3 was not alerted: no filter state changed for it");
+	filter_chain_free(fc);
+	search_unref(s);
+	/* The same state with the dedupe alone: 3 was never remembered. */
+	s = mksearch("[{\"type\":\"dedupe\",\"key\":[\"id\"]}]", 6);
+	fc = filter_chain_new(s, T0);
+	ok(pass(fc, fs, rec(T0, "id", "3", NULL), NULL) == FILTER_KEEP,
+	    "3 passes the dedupe afterwards");
 	fstate_free(fs);
 	filter_chain_free(fc);
 	search_unref(s);
@@ -561,7 +572,7 @@ test_persist(void)
 int
 main(void)
 {
-	plan((int)(sizeof bads / sizeof bads[0]) + 3 + 23 + 10 + 13 + 6 +
+	plan((int)(sizeof bads / sizeof bads[0]) + 3 + 23 + 10 + 13 + 8 +
 	    16);
 	test_validate();
 	test_dedupe_key();
