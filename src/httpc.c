@@ -355,6 +355,23 @@ httpc_retry_after(const char *v, char *out, size_t len)
 	snprintf(out, len, "%" PRId64, secs);
 }
 
+/* The "Expire date" of the server's own certificate, or NULL. */
+static const char *
+httpc_cert_expire(CURL *e)
+{
+	struct curl_certinfo	*ci = NULL;
+	struct curl_slist	*l;
+
+	if (curl_easy_getinfo(e, CURLINFO_CERTINFO, &ci) != CURLE_OK ||
+	    ci == NULL || ci->num_of_certs < 1)
+		return (NULL);
+	for (l = ci->certinfo[0]; l != NULL; l = l->next) {
+		if (strncasecmp(l->data, "Expire date:", 12) == 0)
+			return (l->data + 12);
+	}
+	return (NULL);
+}
+
 /* The transfer is over: report, unless cancelled, and free. */
 static void
 httpc_finish(struct httpc_req *r, CURLcode code)
@@ -381,6 +398,8 @@ httpc_finish(struct httpc_req *r, CURLcode code)
 	res.hr_bytes = r->hr_bytes;
 	res.hr_time_us = httpc_now_us() - r->hr_start_us;
 	res.hr_aborted = r->hr_aborted;
+	if (r->hr_opts.ho_certinfo)
+		res.hr_cert_expire = httpc_cert_expire(r->hr_easy);
 	if (r->hr_too_big || code == CURLE_FILESIZE_EXCEEDED) {
 		res.hr_ok = 0;
 		err = xprintf("the response body is larger than the limit "
@@ -637,6 +656,7 @@ httpc_req_opts(struct httpc_req *r, const struct httpc_opts *o)
 	d->ho_cert_file = httpc_strdup(o->ho_cert_file);
 	d->ho_key_file = httpc_strdup(o->ho_key_file);
 	d->ho_insecure = o->ho_insecure;
+	d->ho_certinfo = o->ho_certinfo;
 }
 
 #define HTTPC_SETOPT(e, o, v) do {					\
@@ -704,6 +724,11 @@ httpc_setup(struct httpc_req *r)
 	if (o->ho_insecure) {
 		HTTPC_SETOPT(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		HTTPC_SETOPT(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (o->ho_certinfo) {
+		/* Certificates are seen only on a new connection. */
+		HTTPC_SETOPT(e, CURLOPT_FRESH_CONNECT, 1L);
+		HTTPC_SETOPT(e, CURLOPT_CERTINFO, 1L);
 	}
 	return (0);
 

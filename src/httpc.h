@@ -36,6 +36,7 @@ struct httpc_opts {
 	const char	*ho_cert_file;
 	const char	*ho_key_file;
 	int		 ho_insecure;		/* skip TLS verification */
+	int		 ho_certinfo;		/* new connection, cert info */
 };
 
 /* What happened to a request, valid during the done callback only. */
@@ -49,6 +50,8 @@ struct httpc_result {
 	int64_t		 hr_bytes;	/* body bytes received */
 	int64_t		 hr_time_us;	/* total time */
 	int		 hr_aborted;	/* the data callback returned -1 */
+	const char	*hr_cert_expire; /* ho_certinfo: the server
+					   certificate's "Expire date", or NULL */
 };
 
 /*

@@ -51,7 +51,10 @@ static const char *search_keys[] = {
 	"index", "result", "threshold", "fields", "schedule", "range",
 	"delay", "priority", "category", "tags", "owner", "assignee",
 	"enabled", "autoclose", "notify", "filters", "targets", "max_alerts",
-	"timeout", NULL
+	"timeout",
+	/* tcp, http */
+	"host", "port", "url", "method", "expect_status", "match",
+	"max_latency", "cert_expiry_days", NULL
 };
 static const char *search_server_keys[] = {
 	"id", "created", "updated", "version", "origin", "status",

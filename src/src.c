@@ -9,6 +9,8 @@
 
 static const struct src_ops *src_drivers[] = {
 	&src_es_ops,
+	&src_http_ops,
+	&src_tcp_ops,
 	NULL
 };
 

@@ -39,5 +39,7 @@ struct src_ops {
 const struct src_ops *src_find(enum search_type);
 
 extern const struct src_ops src_es_ops;
+extern const struct src_ops src_http_ops;
+extern const struct src_ops src_tcp_ops;
 
 #endif
