@@ -9,7 +9,9 @@
  *			bytes of the body (no UTF mode; match limits set);
  *   max_latency	the whole transfer took at most this long;
  *   cert_expiry_days	https only: the server certificate expires in more
- *			than this many days (a new connection is made).
+ *			than this many days (a new connection is made);
+ *   ca_file		https only: the CA certificates (PEM) to verify the
+ *			server with, instead of the system's.
  *
  * A request that fails (refused, timed out, reset) and every failed check
  * are findings, not failures of the run: they give one record (so one
@@ -209,6 +211,19 @@ http_validate(const struct json *def, const struct config *cfg,
 		if ((re = http_compile(json_str(j), msg, sizeof msg)) == NULL)
 			return (http_fail(err, "match", msg));
 		pcre2_code_free(re);
+	}
+	if (json_get(def, "match") != NULL && json_get(def, "method") != NULL &&
+	    strcmp(json_str(json_get(def, "method")), "HEAD") == 0)
+		return (http_fail(err, "match", "a HEAD request has no body "
+		    "to match"));
+	if ((j = json_get(def, "ca_file")) != NULL) {
+		if (json_str(j) == NULL || *json_str(j) != '/' ||
+		    j->j_u.str.len > 1024)
+			return (http_fail(err, "ca_file", "must be an absolute "
+			    "path to a PEM file"));
+		if (strncasecmp(url, "https://", 8) != 0)
+			return (http_fail(err, "ca_file",
+			    "applies only to an https:// url"));
 	}
 	if ((j = json_get(def, "max_latency")) != NULL &&
 	    (http_duration_ms(j, &v) == -1 || v < 1))
@@ -445,6 +460,7 @@ http_start(struct run *r, char *err, size_t errlen)
 	o.ho_connect_timeout_ms = timeout_ms;
 	o.ho_max_bytes = HTTP_BODY_MAX;
 	o.ho_certinfo = h->h_cert_days > 0;
+	o.ho_ca_file = json_str(json_get(s->s_def, "ca_file"));
 	h->h_req = httpc_req_new(run_env(r)->re_httpc, h->h_method, h->h_url);
 	httpc_req_opts(h->h_req, &o);
 	if (strcmp(h->h_method, "POST") == 0)

@@ -64,7 +64,8 @@ const struct src_ops src_tcp_ops = {
 /* Keys of the definition that other types use and tcp does not. */
 static const char *const tcp_foreign[] = {
 	"source", "query", "query_dsl", "index", "fields", "url", "method",
-	"expect_status", "match", "max_latency", "cert_expiry_days", NULL
+	"expect_status", "match", "max_latency", "cert_expiry_days",
+	"ca_file", NULL
 };
 
 /* Microseconds on the monotonic clock. */

@@ -167,6 +167,56 @@ refused('http bad method', 'method', type => 'http', url => "$base/",
 refused('http with port', 'port', type => 'http', url => "$base/",
     port => 80);
 
+# https: the certificate's expiry, against a self-signed one of 5 days
+SKIP: {
+	skip 'no openssl or python3', 8
+	    unless system('openssl version >/dev/null 2>&1') == 0 &&
+	    system('python3 -c 1 >/dev/null 2>&1') == 0;
+	my $dir = $d->dir;
+	system("openssl req -x509 -newkey rsa:2048 -nodes -keyout $dir/k.pem " .
+	    "-out $dir/c.pem -days 5 -subj /CN=127.0.0.1 " .
+	    "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1") == 0
+	    or skip 'openssl could not make a certificate', 8;
+	my $py = <<'PY';
+import http.server, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        b = b"secure ok\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+c.load_cert_chain(sys.argv[1], sys.argv[2])
+s.socket = c.wrap_socket(s.socket, server_side=True)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+PY
+	my $spid = open(my $out, '-|', 'python3', '-c', $py, "$dir/c.pem",
+	    "$dir/k.pem") or skip 'python3 would not start', 8;
+	my $sport = <$out>;
+	chomp($sport) if defined $sport;
+	skip 'the https server did not start', 8
+	    unless defined $sport && $sport =~ /^\d+$/;
+	my $surl = "https://127.0.0.1:$sport/";
+	$r = run_def('https cert soon', type => 'http', url => $surl,
+	    ca_file => "$dir/c.pem", cert_expiry_days => 30);
+	is($r->{alerts}, 1, 'https: a certificate expiring within 30 days '
+	    . 'gives one alert');
+	like($r->{results}[0]{content}{error} // '',
+	    qr/certificate expires in [45] days/, '... naming the days left')
+	    or diag explain $r;
+	$r = run_def('https cert fine', type => 'http', url => $surl,
+	    ca_file => "$dir/c.pem", cert_expiry_days => 2, match => 'secure');
+	is($r->{alerts}, 0, 'https: more days left than asked: no alert')
+	    or diag explain $r;
+	kill('TERM', $spid);
+	close($out);
+}
+
 is($d->stop, 0, '411d stops cleanly');
 kill('TERM', $hpid);
 waitpid($hpid, 0);
