@@ -140,9 +140,23 @@ static int
 es_validate(const struct json *def, const struct config *cfg,
     struct search_err *err)
 {
+	static const char *const	 foreign[] = { "host", "port", "url",
+	    "method", "expect_status", "match", "max_latency",
+	    "cert_expiry_days", "ca_file", NULL };
 	const struct config_source	*cs;
 	const char			*src;
+	size_t				 i;
 
+	/* Keys of other types are refused, not silently ignored. */
+	for (i = 0; foreign[i] != NULL; i++) {
+		if (json_get(def, foreign[i]) != NULL) {
+			snprintf(err->se_field, sizeof err->se_field, "%s",
+			    foreign[i]);
+			snprintf(err->se_message, sizeof err->se_message,
+			    "does not apply to type es");
+			return (-1);
+		}
+	}
 	src = json_str(json_get(def, "source"));
 	if (src == NULL) {
 		snprintf(err->se_field, sizeof err->se_field, "source");

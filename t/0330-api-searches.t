@@ -33,6 +33,7 @@ my @bad = (
 	[{ %{$d->es_search}, filters => [{ type => 'dedupe', within => 'x' }] }, 'filters[0].within'],
 	[{ %{$d->es_search}, filters => [{ type => 'zzz' }] }, 'filters[0].type'],
 	[{ %{$d->es_search}, bogus => 1 }, 'bogus'],
+	[{ %{$d->es_search}, url => 'http://x/' }, 'url'],
 );
 for my $b (@bad) {
 	my ($st, $j) = $d->api(POST => '/api/v1/searches', $b->[0]);
