@@ -639,7 +639,8 @@ api_search_run(struct api_call *c, uint64_t id)
 	p->p_api = c->c_api;
 	p->p_req = c->c_req;
 	if (sched_run_now(c->c_api->a_env->ae_sched, s, end - s->s_range * 1000,
-	    end, isdry, api_run_done, p, err, sizeof err) == -1) {
+	    end, isdry ? RUN_DRY : RUN_MANUAL, NULL, api_run_done, p, err,
+	    sizeof err) == -1) {
 		free(p);
 		api_error(c->c_api, c->c_req, 503, NULL, "%s", err);
 		return;
@@ -706,7 +707,7 @@ api_searches_test(struct api_call *c)
 	p->p_api = c->c_api;
 	p->p_req = c->c_req;
 	if (sched_run_now(c->c_api->a_env->ae_sched, s, end - s->s_range * 1000,
-	    end, 1, api_run_done, p, err, sizeof err) == -1) {
+	    end, RUN_DRY, NULL, api_run_done, p, err, sizeof err) == -1) {
 		free(p);
 		api_error(c->c_api, c->c_req, 503, NULL, "%s", err);
 	}

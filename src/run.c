@@ -810,6 +810,8 @@ run_mode_name(enum run_mode m)
 		return ("manual");
 	case RUN_DRY:
 		return ("dry_run");
+	case RUN_PUSH:
+		return ("push");
 	}
 	return ("?");
 }

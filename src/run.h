@@ -36,7 +36,8 @@ struct run;
 enum run_mode {
 	RUN_SCHEDULED,		/* from the scheduler: advances the checkpoint */
 	RUN_MANUAL,		/* "run now": alerts, no checkpoint change */
-	RUN_DRY			/* test: nothing stored or sent */
+	RUN_DRY,		/* test: nothing stored or sent */
+	RUN_PUSH		/* alerts pushed through the API */
 };
 
 enum run_state {

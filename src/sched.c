@@ -354,7 +354,7 @@ sched_put(struct sched *sc, struct search *s)
 	sched_heap_remove(sc, e);
 	sched_unwait(sc, e);
 	e->e_pool = sched_pool(sc, s->s_source);
-	if (s->s_enabled) {
+	if (s->s_enabled && s->s_type != SEARCH_PUSH) {	/* push: on demand */
 		sched_plan(sc, e);
 		sched_heap_push(sc, e);
 	}
@@ -641,7 +641,8 @@ sched_run_done(struct run *r, void *arg)
 /* Run a search now, outside its schedule. */
 int
 sched_run_now(struct sched *sc, struct search *s, int64_t from, int64_t to,
-    int dry, sched_run_cb cb, void *arg, char *err, size_t errlen)
+    enum run_mode mode, void *input, sched_run_cb cb, void *arg, char *err,
+    size_t errlen)
 {
 	struct sched_manual	*m;
 
@@ -654,8 +655,9 @@ sched_run_now(struct sched *sc, struct search *s, int64_t from, int64_t to,
 	m->m_cb = cb;
 	m->m_arg = arg;
 	m->m_pool = sched_pool(sc, s->s_source);
-	m->m_run = run_new(sc->s_env, s, from, to, dry ? RUN_DRY :
-	    RUN_MANUAL);
+	m->m_run = run_new(sc->s_env, s, from, to, mode);
+	if (input != NULL)
+		run_set_driver(m->m_run, input);
 	LIST_INSERT_HEAD(&sc->s_manual, m, m_entry);
 	/* The same limits as scheduled runs: wait in line when full. */
 	if (sched_global_open(sc) && sched_pool_open(sc, m->m_pool) &&

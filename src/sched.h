@@ -19,6 +19,8 @@
 
 #include <yajl/yajl_gen.h>
 
+#include "run.h"		/* enum run_mode */
+
 struct run;
 struct run_env;
 struct search;
@@ -43,13 +45,16 @@ struct search	*sched_get(struct sched *, uint64_t);
 int64_t		 sched_next_run(struct sched *, uint64_t);
 
 /*
- * Run a search now, outside its schedule (RUN_MANUAL or RUN_DRY) over
- * [from, to).  done gets the run when it is over and frees it.  Counts
- * toward the limits.  Returns 0, or -1 with err when it cannot start.
+ * Run a search now, outside its schedule (RUN_MANUAL, RUN_DRY or RUN_PUSH)
+ * over [from, to).  input, when not NULL, is handed to the driver as its
+ * state before it starts (what a push brought; the driver owns it).  done
+ * gets the run when it is over and frees it.  Counts toward the limits.
+ * Returns 0, or -1 with err when it cannot start.
  */
 typedef void (*sched_run_cb)(struct run *, void *);
 int		 sched_run_now(struct sched *, struct search *, int64_t, int64_t,
-		    int, sched_run_cb, void *, char *, size_t);
+		    enum run_mode, void *, sched_run_cb, void *, char *,
+		    size_t);
 
 /*
  * Stop scheduling; calls done once no run is in flight.  Runs still going
