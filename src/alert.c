@@ -68,6 +68,8 @@ alert_from_record(const struct search *s, const struct record *r, int64_t now)
 		a->a_assignee = xstrdup(s->s_assignee);
 	if (r->r_id != NULL)
 		a->a_source_id = xstrdup(r->r_id);
+	if (r->r_url != NULL)
+		a->a_source_url = xstrdup(r->r_url);
 	a->a_count = 1;
 
 	idx = xcalloc(record_count(r) + 1, sizeof *idx);

@@ -40,16 +40,19 @@
 #include "metrics.h"
 #include "outbox.h"
 #include "queue.h"
+#include "record.h"
 #include "run.h"
 #include "sched.h"
 #include "search.h"
 #include "searches.h"
 #include "sources.h"
+#include "src.h"
 #include "store.h"
 #include "util.h"
 #include "xmalloc.h"
 
 #define API_MAX_HEADERS		(16 * 1024)
+#define API_PUSH_MAX		10000	/* alerts per push request */
 #define API_LIMIT_DEFAULT	100
 #define API_LIMIT_MAX		1000
 
@@ -205,8 +208,17 @@ api_bad_method(struct api_call *c, const char *allow)
 }
 
 /* The body as a JSON tree; NULL after answering 400 (or with empty ok). */
+static struct json *api_body_json(struct api_call *, int, int, int *);
+
 static struct json *
 api_body(struct api_call *c, int empty_ok, int *answered)
+{
+	return (api_body_json(c, empty_ok, 1, answered));
+}
+
+/* The body as JSON (an object, or anything when !object); see api_body. */
+static struct json *
+api_body_json(struct api_call *c, int empty_ok, int object, int *answered)
 {
 	struct evbuffer	*in = evhttp_request_get_input_buffer(c->c_req);
 	size_t		 len = evbuffer_get_length(in);
@@ -230,7 +242,7 @@ api_body(struct api_call *c, int empty_ok, int *answered)
 		*answered = 1;
 		return (NULL);
 	}
-	if (j->j_type != JSON_OBJECT) {
+	if (object && j->j_type != JSON_OBJECT) {
 		api_error(c->c_api, c->c_req, 400, NULL,
 		    "the body must be a JSON object");
 		json_free(j);
@@ -539,6 +551,20 @@ api_search_one(struct api_call *c, uint64_t id)
 	}
 }
 
+/* A JSON time: RFC 3339 text or epoch seconds.  0, or -1 when neither. */
+static int
+api_json_time(const struct json *v, int64_t *ms)
+{
+	int64_t	 secs;
+
+	if (json_str(v) != NULL)
+		return (util_parse_time_ms(json_str(v), v->j_u.str.len, ms));
+	if (!json_int(v, &secs) || secs <= 0)
+		return (-1);
+	*ms = secs * 1000;
+	return (0);
+}
+
 /*
  * The end of "now" for a run: "at" (RFC 3339 or epoch seconds), or the
  * present.  Answers 422 and returns -1 when bad.
@@ -546,19 +572,10 @@ api_search_one(struct api_call *c, uint64_t id)
 static int
 api_parse_at(struct api_call *c, const struct json *at, int64_t *end)
 {
-	int64_t	 v;
-
 	*end = util_now_ms();
-	if (at == NULL || at->j_type == JSON_NULL)
+	if (at == NULL || at->j_type == JSON_NULL ||
+	    api_json_time(at, end) == 0)
 		return (0);
-	if (json_str(at) != NULL) {
-		if (util_parse_time_ms(json_str(at), at->j_u.str.len,
-		    end) == 0)
-			return (0);
-	} else if (json_int(at, &v) && v > 0) {
-		*end = v * 1000;
-		return (0);
-	}
 	api_error(c->c_api, c->c_req, 422, "at", "not a time: use RFC 3339 "
 	    "(2026-11-23T19:30:00Z) or epoch seconds");
 	return (-1);
@@ -712,6 +729,136 @@ api_searches_test(struct api_call *c)
 		api_error(c->c_api, c->c_req, 503, NULL, "%s", err);
 	}
 	search_unref(s);
+}
+
+/*
+ * POST /api/v1/push/{id}: alerts [{"time", "content", "source_url"}] (or
+ * {"alerts": [...]}) through a push search's filters and targets.  All
+ * are checked before anything runs: one bad item refuses the request.
+ */
+static void
+api_push(struct api_call *c, uint64_t id)
+{
+	struct api_pending_run	*p;
+	struct push_input	*pi;
+	struct search		*s;
+	struct record		*rec;
+	struct json		*body;
+	const struct json	*list, *it, *v, *content;
+	char			 field[64], msg[256], *text;
+	int64_t			 now = util_now_ms(), t;
+	size_t			 i, k, len;
+	int			 answered;
+
+	if (c->c_method != EVHTTP_REQ_POST) {
+		api_bad_method(c, "POST");
+		return;
+	}
+	if ((s = searches_get(c->c_api->a_env->ae_searches, id)) == NULL) {
+		api_error(c->c_api, c->c_req, 404, NULL, "no search %llu",
+		    (unsigned long long)id);
+		return;
+	}
+	if (s->s_type != SEARCH_PUSH) {
+		api_error(c->c_api, c->c_req, 409, NULL, "search %llu is of "
+		    "type %s, not push: only push searches take pushed alerts",
+		    (unsigned long long)id, search_type_name(s->s_type));
+		return;
+	}
+	if (!s->s_enabled) {
+		api_error(c->c_api, c->c_req, 409, NULL, "search %llu is "
+		    "disabled: enable it to take pushed alerts",
+		    (unsigned long long)id);
+		return;
+	}
+	if ((body = api_body_json(c, 0, 0, &answered)) == NULL)
+		return;
+	list = body->j_type == JSON_OBJECT ? json_get(body, "alerts") : body;
+	if (list == NULL || list->j_type != JSON_ARRAY) {
+		api_error(c->c_api, c->c_req, 422, "alerts", "send an array "
+		    "of {\"time\", \"content\", \"source_url\"}, or "
+		    "{\"alerts\": [...]}");
+		json_free(body);
+		return;
+	}
+	if (list->j_u.arr.n == 0 || list->j_u.arr.n > API_PUSH_MAX) {
+		api_error(c->c_api, c->c_req, 422, "alerts", "%zu alerts: send "
+		    "1 to %d a request", list->j_u.arr.n, API_PUSH_MAX);
+		json_free(body);
+		return;
+	}
+	pi = push_input_new();
+	for (i = 0; i < list->j_u.arr.n; i++) {
+		it = list->j_u.arr.v[i];
+		snprintf(field, sizeof field, "[%zu]", i);
+		if (it->j_type != JSON_OBJECT)
+			goto bad_item;
+		for (k = 0; k < it->j_u.obj.n; k++) {
+			const char *key = it->j_u.obj.m[k].m_key;
+
+			if (strcmp(key, "time") != 0 &&
+			    strcmp(key, "content") != 0 &&
+			    strcmp(key, "source_url") != 0) {
+				snprintf(field, sizeof field, "[%zu].%s", i,
+				    key);
+				snprintf(msg, sizeof msg, "unknown field");
+				goto refuse;
+			}
+		}
+		content = json_get(it, "content");
+		if (content == NULL || content->j_type != JSON_OBJECT) {
+			snprintf(field, sizeof field, "[%zu].content", i);
+			snprintf(msg, sizeof msg, "is required: a JSON object");
+			goto refuse;
+		}
+		t = now;
+		if ((v = json_get(it, "time")) != NULL &&
+		    v->j_type != JSON_NULL && api_json_time(v, &t) == -1) {
+			snprintf(field, sizeof field, "[%zu].time", i);
+			snprintf(msg, sizeof msg, "not a time: use RFC 3339 or "
+			    "epoch seconds");
+			goto refuse;
+		}
+		text = json_to_string(content, &len);
+		rec = record_from_json(text, len, msg, sizeof msg);
+		free(text);
+		if (rec == NULL) {
+			snprintf(field, sizeof field, "[%zu].content", i);
+			goto refuse;
+		}
+		rec->r_time = t;
+		if ((v = json_get(it, "source_url")) != NULL &&
+		    v->j_type != JSON_NULL) {
+			if (json_str(v) == NULL) {
+				record_free(rec);
+				snprintf(field, sizeof field,
+				    "[%zu].source_url", i);
+				snprintf(msg, sizeof msg, "must be a string");
+				goto refuse;
+			}
+			rec->r_url = xstrdup(json_str(v));
+		}
+		push_input_add(pi, rec);
+	}
+	json_free(body);
+	p = xcalloc(1, sizeof *p);
+	p->p_api = c->c_api;
+	p->p_req = c->c_req;
+	if (sched_run_now(c->c_api->a_env->ae_sched, s, now, now, RUN_PUSH,
+	    pi, api_run_done, p, msg, sizeof msg) == -1) {
+		push_input_free(pi);
+		free(p);
+		api_error(c->c_api, c->c_req, 503, NULL, "%s", msg);
+	}
+	return;
+
+bad_item:
+	snprintf(msg, sizeof msg, "must be an object {\"time\", "
+	    "\"content\", \"source_url\"}");
+refuse:
+	push_input_free(pi);
+	json_free(body);
+	api_error(c->c_api, c->c_req, 422, field, "%s", msg);
 }
 
 /* GET /api/v1/searches/{id}/jobs */
@@ -1098,6 +1245,16 @@ api_route(struct api_call *c)
 			api_search_run(c, id);
 		else if (strcmp(slash, "/jobs") == 0)
 			api_search_jobs(c, id);
+		else
+			api_error(c->c_api, c->c_req, 404, NULL,
+			    "no route %s", c->c_path);
+		return;
+	}
+	if (api_match(c->c_path, "/api/v1/push", &rest) && *rest == '/') {
+		if ((id = api_path_split(c, rest, "search", &slash)) == 0)
+			return;
+		if (slash == NULL)
+			api_push(c, id);
 		else
 			api_error(c->c_api, c->c_req, 404, NULL,
 			    "no route %s", c->c_path);

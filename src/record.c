@@ -88,6 +88,7 @@ record_free(struct record *r)
 	free(r->r_fields);
 	free(r->r_id);
 	free(r->r_sort);
+	free(r->r_url);
 	free(r);
 }
 

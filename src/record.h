@@ -34,6 +34,7 @@ struct record {
 	int64_t			 r_time;	/* event time, ms; 0 = unknown */
 	char			*r_id;		/* source id ("index/id") or NULL */
 	char			*r_sort;	/* raw JSON sort array or NULL */
+	char			*r_url;		/* link to it at the source, or NULL */
 };
 
 /* A new empty record. */

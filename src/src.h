@@ -39,6 +39,14 @@ struct src_ops {
 const struct src_ops *src_find(enum search_type);
 
 extern const struct src_ops src_es_ops;
+extern const struct src_ops src_push_ops;
+
+/* What POST /api/v1/push/ID brings to a push search's run (src_push.c). */
+struct push_input;
+struct record;
+struct push_input *push_input_new(void);
+void		 push_input_add(struct push_input *, struct record *);
+void		 push_input_free(struct push_input *);
 extern const struct src_ops src_http_ops;
 extern const struct src_ops src_tcp_ops;
 
