@@ -54,7 +54,9 @@ static const char *search_keys[] = {
 	"timeout",
 	/* tcp, http */
 	"host", "port", "url", "method", "expect_status", "match",
-	"max_latency", "cert_expiry_days", "ca_file", NULL
+	"max_latency", "cert_expiry_days", "ca_file",
+	/* alert */
+	"alerts", NULL
 };
 static const char *search_server_keys[] = {
 	"id", "created", "updated", "version", "origin", "status",

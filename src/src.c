@@ -12,6 +12,7 @@ static const struct src_ops *src_drivers[] = {
 	&src_http_ops,
 	&src_tcp_ops,
 	&src_push_ops,
+	&src_alert_ops,
 	NULL
 };
 

@@ -40,6 +40,7 @@ const struct src_ops *src_find(enum search_type);
 
 extern const struct src_ops src_es_ops;
 extern const struct src_ops src_push_ops;
+extern const struct src_ops src_alert_ops;
 
 /* What POST /api/v1/push/ID brings to a push search's run (src_push.c). */
 struct push_input;

@@ -34,6 +34,7 @@ my @bad = (
 	[{ %{$d->es_search}, filters => [{ type => 'zzz' }] }, 'filters[0].type'],
 	[{ %{$d->es_search}, bogus => 1 }, 'bogus'],
 	[{ %{$d->es_search}, url => 'http://x/' }, 'url'],
+	[{ %{$d->es_search}, alerts => {} }, 'alerts'],
 );
 for my $b (@bad) {
 	my ($st, $j) = $d->api(POST => '/api/v1/searches', $b->[0]);
