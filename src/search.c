@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "cron.h"
 #include "filter.h"
 #include "json.h"
 #include "log.h"
@@ -35,6 +36,8 @@ static int	search_string(const struct json *, const char *, size_t,
 		    char **, struct search_err *);
 static int	search_strings(const struct json *, const char *, size_t,
 		    char ***, size_t *, struct search_err *);
+static int	search_parse_cron(struct search *, const struct json *,
+		    struct search_err *);
 static int	search_parse_threshold(struct search *, const struct json *,
 		    struct search_err *);
 static int	search_parse_targets(struct search *, const struct json *,
@@ -163,6 +166,29 @@ search_strings(const struct json *j, const char *field, size_t max,
 			    "must be a non-empty string"));
 		(*out)[(*n)++] = xstrdup(json_str(json_at(j, i)));
 	}
+	return (0);
+}
+
+/* "schedule": {"cron": SPEC, "tz": ZONE}; s_every stays 0. */
+static int
+search_parse_cron(struct search *s, const struct json *sch,
+    struct search_err *err)
+{
+	char	 msg[256];
+	int	 what;
+
+	if (search_string(json_get(sch, "cron"), "schedule.cron", 256,
+	    &s->s_cron, err) == -1 ||
+	    search_string(json_get(sch, "tz"), "schedule.tz", 256, &s->s_tz,
+	    err) == -1)
+		return (-1);
+	if (s->s_cron == NULL)
+		return (search_fail(err, "schedule.cron", "must be a string"));
+	s->s_every = 0;
+	s->s_cron_c = cron_new(s->s_cron, s->s_tz, &what, msg, sizeof msg);
+	if (s->s_cron_c == NULL)
+		return (search_fail(err, what == CRON_ERR_TZ ? "schedule.tz" :
+		    "schedule.cron", "%s", msg));
 	return (0);
 }
 
@@ -378,23 +404,36 @@ search_from_json(const struct json *def, const struct config *cfg,
 				goto fail;
 			}
 		}
-		if (json_get(sch, "cron") != NULL) {
-			search_fail(err, "schedule.cron", "cron schedules "
-			    "are not available in this version of 411; use "
-			    "\"every\"");
+		if (json_get(sch, "cron") != NULL &&
+		    json_get(sch, "every") != NULL) {
+			search_fail(err, "schedule", "give either every or "
+			    "cron, not both");
 			goto fail;
 		}
-		if (json_get(sch, "every") == NULL) {
+		if (json_get(sch, "tz") != NULL &&
+		    json_get(sch, "cron") == NULL) {
+			search_fail(err, "schedule.tz", "only with cron");
+			goto fail;
+		}
+		if (json_get(sch, "cron") != NULL) {
+			if (search_parse_cron(s, sch, err) == -1)
+				goto fail;
+		} else if (json_get(sch, "every") == NULL) {
 			search_fail(err, "schedule.every", "is required");
 			goto fail;
-		}
-		if (search_duration(json_get(sch, "every"), "schedule.every",
-		    0, &s->s_every, err) == -1)
+		} else if (search_duration(json_get(sch, "every"),
+		    "schedule.every", 0, &s->s_every, err) == -1)
 			goto fail;
 	}
-	if (s->s_every < 1 || s->s_every > 31 * 86400) {
+	if (s->s_cron_c == NULL &&
+	    (s->s_every < 1 || s->s_every > 31 * 86400)) {
 		search_fail(err, "schedule.every",
 		    "must be between 1s and 31d");
+		goto fail;
+	}
+	/* With cron, range is required: fires need not be evenly spaced. */
+	if (s->s_cron_c != NULL && json_get(def, "range") == NULL) {
+		search_fail(err, "range", "is required with a cron schedule");
 		goto fail;
 	}
 	if (search_duration(json_get(def, "range"), "range", s->s_every,
@@ -662,6 +701,7 @@ search_free(struct search *s)
 	free(s->s_fields);
 	free(s->s_cron);
 	free(s->s_tz);
+	cron_free(s->s_cron_c);
 	free(s->s_priority);
 	free(s->s_category);
 	free(s->s_owner);

@@ -15,6 +15,7 @@
 #include <yajl/yajl_gen.h>
 
 struct config;
+struct cron;
 struct json;
 
 enum search_type {
@@ -81,6 +82,7 @@ struct search {
 	int64_t			 s_every;	/* seconds, 0 with cron */
 	char			*s_cron;	/* or NULL */
 	char			*s_tz;		/* or NULL */
+	struct cron		*s_cron_c;	/* s_cron compiled, or NULL */
 	int64_t			 s_range;	/* seconds */
 	int64_t			 s_delay;	/* seconds */
 	char			*s_priority;	/* low, medium, high, critical */

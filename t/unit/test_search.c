@@ -81,7 +81,17 @@ static const struct bad bads[] = {
 	{ "{" BASE "\"query\":\"*\",\"schedule\":{\"every\":\"5m\","
 	    "\"x\":1}}", "schedule.x" },
 	{ "{" BASE "\"query\":\"*\",\"schedule\":{\"cron\":\"* * * * *\"}}",
-	    "schedule.cron" },
+	    "range" },
+	{ "{" BASE "\"query\":\"*\",\"schedule\":{\"cron\":\"61 * * * *\"},"
+	    "\"range\":\"1m\"}", "schedule.cron" },
+	{ "{" BASE "\"query\":\"*\",\"schedule\":{\"cron\":5},"
+	    "\"range\":\"1m\"}", "schedule.cron" },
+	{ "{" BASE "\"query\":\"*\",\"schedule\":{\"cron\":\"* * * * *\","
+	    "\"tz\":\"Nowhere/Town\"},\"range\":\"1m\"}", "schedule.tz" },
+	{ "{" BASE "\"query\":\"*\",\"schedule\":{\"every\":\"5m\","
+	    "\"tz\":\"UTC\"}}", "schedule.tz" },
+	{ "{" BASE "\"query\":\"*\",\"schedule\":{\"every\":\"5m\","
+	    "\"cron\":\"* * * * *\"},\"range\":\"1m\"}", "schedule" },
 	{ "{" BASE "\"query\":\"*\",\"schedule\":{}}", "schedule.every" },
 	{ "{" BASE "\"query\":\"*\",\"schedule\":{\"every\":\"5x\"}}",
 	    "schedule.every" },
