@@ -401,7 +401,7 @@ run_finish(struct run *r, const char *error, int retryable,
 	if (r->r_timeout != NULL)
 		evtimer_del(r->r_timeout);
 	if (r->r_source != NULL)
-		sources_result(r->r_source, error == NULL, error,
+		sources_result(r->r_source, error == NULL, retryable, error,
 		    (r->r_finished - r->r_started) * 1000);
 	if (error != NULL) {
 		r->r_state = RUN_FAILED;

@@ -150,12 +150,21 @@ sources_at(struct sources *so, size_t i)
 
 /* Record the outcome of one run against ss. */
 void
-sources_result(struct source_state *ss, int ok, const char *error,
-    int64_t latency_us)
+sources_result(struct source_state *ss, int ok, int refused,
+    const char *error, int64_t latency_us)
 {
 	int64_t	 now = util_now_ms();
 
 	ss->ss_latency_us = latency_us;
+	/*
+	 * The limit of runs at once adapts (B4): halved when the source
+	 * refuses (429, 503, overload, dropped connections), grown by one
+	 * per success back to max_concurrency.
+	 */
+	if (ok && ss->ss_limit < ss->ss_cfg->cs_max_concurrency)
+		ss->ss_limit++;
+	else if (!ok && refused && ss->ss_limit > 1)
+		ss->ss_limit = (ss->ss_limit + 1) / 2;
 	if (ok) {
 		ss->ss_ok++;
 		ss->ss_streak = 0;

@@ -64,8 +64,12 @@ void		 sources_reload(struct sources *, const struct config *);
 struct source_state *sources_get(struct sources *, const char *);
 size_t		 sources_count(const struct sources *);
 struct source_state *sources_at(struct sources *, size_t);
-/* Record the outcome of one run against ss. */
-void		 sources_result(struct source_state *, int, const char *,
+/*
+ * Record the outcome of one run against ss: ok, or failed (refused: the
+ * source was overloaded or unreachable, which halves its limit of runs at
+ * once; each success grows it back by one).
+ */
+void		 sources_result(struct source_state *, int, int, const char *,
 		    int64_t);
 const char	*sources_health_name(enum source_health);
 /* True when any source is degraded or down. */

@@ -124,4 +124,38 @@ ok(defined $a && defined $b && abs($a - $b) >= 1.0,
     'the two sources were not searched at the same time');
 $d->stop;
 
+# the limit adapts: halved by refusals, grown back by successes (B4)
+$d = Test411->new(redis => $redis, es => $es,
+    sources => 'source ad es ' . $es->url . ' index logs-* max_concurrency 8');
+$d->start;
+($st, my $sa) = $d->api(POST => '/api/v1/searches',
+    $d->es_search(name => 'adaptive', source => 'ad', range => '1h'));
+sub limit_now {
+	my (undef, $h) = $d->api(GET => '/healthz', undef, key => undef);
+	return $h->{sources}{ad}{limit};
+}
+is(limit_now(), 8, 'the limit starts at max_concurrency');
+$es->faults([{ method => 'POST', path => '_search', status => 503,
+    body => 'busy', times => 3 }]);
+my @seen;
+for (1 .. 3) {
+	$d->api(POST => "/api/v1/searches/$sa->{id}/run", {});
+	push @seen, limit_now();
+}
+is_deeply(\@seen, [4, 2, 1], 'each 503 halves it: 4, 2, 1');
+$es->clear_faults;
+@seen = ();
+for (1 .. 3) {
+	$d->api(POST => "/api/v1/searches/$sa->{id}/run", {});
+	push @seen, limit_now();
+}
+is_deeply(\@seen, [2, 3, 4], 'each success adds one back');
+$es->faults([{ method => 'POST', path => '_search', status => 400,
+    body => { error => { type => 'x', reason => 'bad query' }, status => 400 },
+    times => 1 }]);
+$d->api(POST => "/api/v1/searches/$sa->{id}/run", {});
+is(limit_now(), 4, 'a 400 (our fault, not overload) leaves it');
+$es->clear_faults;
+$d->stop;
+
 done_testing;
