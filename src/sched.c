@@ -24,6 +24,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "cron.h"
 #include "hmap.h"
 #include "log.h"
 #include "metrics.h"
@@ -111,13 +112,36 @@ sched_floordiv(int64_t a, int64_t b)
 	return (a >= 0 ? a / b : -((-a + b - 1) / b));
 }
 
-/* The last grid point of s at or before t (ms). */
+/*
+ * The last grid point of s at or before t (ms): k * every + jitter, or
+ * the cron's last fire.
+ */
 int64_t
 sched_grid(const struct search *s, int64_t t)
 {
 	int64_t	 every = s->s_every * 1000, j = search_jitter(s);
 
+	if (s->s_cron_c != NULL)
+		return (cron_prev(s->s_cron_c, t));
 	return (sched_floordiv(t - j, every) * every + j);
+}
+
+/* The first grid point of s strictly after t (ms). */
+static int64_t
+sched_next_point(const struct search *s, int64_t t)
+{
+	if (s->s_cron_c != NULL)
+		return (cron_next(s->s_cron_c, t));
+	return (sched_grid(s, t) + s->s_every * 1000);
+}
+
+/* The usual gap between grid points (ms): every, or the cron's. */
+static int64_t
+sched_interval(const struct search *s)
+{
+	if (s->s_cron_c != NULL)
+		return (cron_interval(s->s_cron_c));
+	return (s->s_every * 1000);
 }
 
 /* Heap helpers: order by due time. */
@@ -412,18 +436,18 @@ int
 sched_window(const struct search *s, int64_t checkpoint, int64_t now,
     int64_t catch_up_ms, int64_t *endp, int64_t *skipto)
 {
-	int64_t	 delay = s->s_delay * 1000, every = s->s_every * 1000;
+	int64_t	 delay = s->s_delay * 1000;
 	int64_t	 end, first;
 
 	if (checkpoint == 0) {
 		*endp = sched_grid(s, now - delay);
 		return (0);
 	}
-	end = sched_grid(s, checkpoint) + every;
+	end = sched_next_point(s, checkpoint);
 	if (now - delay - end > catch_up_ms) {
-		first = sched_grid(s, now - delay - catch_up_ms) + every;
+		first = sched_next_point(s, now - delay - catch_up_ms);
 		if (first > end) {
-			*skipto = first - every;
+			*skipto = sched_grid(s, now - delay - catch_up_ms);
 			*endp = first;
 			return (1);
 		}
@@ -437,19 +461,19 @@ sched_plan(struct sched *sc, struct sched_entry *e)
 {
 	const struct search	*s = e->e_search;
 	int64_t			 now = util_now_ms(), delay = s->s_delay * 1000;
-	int64_t			 every = s->s_every * 1000, end, skipto = 0;
+	int64_t			 every = sched_interval(s), end, skipto = 0;
 
 	if (sched_window(s, e->e_checkpoint, now,
 	    sc->s_env->re_cfg->c_catch_up * 1000, &end, &skipto) == 1) {
 		log_warnx("search %llu: windows ending %lld..%lld ms were not "
 		    "run: the gap is longer than catch_up",
 		    (unsigned long long)s->s_id,
-		    (long long)(sched_grid(s, e->e_checkpoint) + every),
+		    (long long)sched_next_point(s, e->e_checkpoint),
 		    (long long)skipto);
+		/* Exact for every; about right for cron. */
 		if (sc->s_env->re_metrics != NULL)
 			sc->s_env->re_metrics->m_windows_skipped +=
-			    (end - sched_grid(s, e->e_checkpoint) - every) /
-			    every;
+			    (skipto - sched_grid(s, e->e_checkpoint)) / every;
 		run_gap(sc->s_env, e->e_search, e->e_checkpoint, skipto);
 		e->e_checkpoint = skipto;
 	}
@@ -562,7 +586,7 @@ sched_backoff(const struct search *s, int n, int retryable,
 	int64_t	 d, cap, ra;
 	uint64_t jit;
 
-	cap = s->s_every * 1000;
+	cap = sched_interval(s);
 	if (cap < 60000)
 		cap = 60000;
 	if (cap > SCHED_RETRY_MAX_MS)

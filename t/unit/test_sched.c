@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cron.h"
 #include "sched.h"
 #include "search.h"
 #include "tap.h"
@@ -219,6 +220,106 @@ test_catch_up(void)
 	    60 * 1000, "a very old checkpoint skips to the last day");
 }
 
+/* A cron search: spec in tz, range (s), delay (s). */
+static int	in_band(int64_t, int64_t);
+
+static void
+mkcron(struct search *s, const char *spec, const char *tz, int64_t range,
+    int64_t delay)
+{
+	char	 err[256];
+	int	 what;
+
+	mksearch(s, 21, 0, delay);
+	s->s_range = range;
+	s->s_cron_c = cron_new(spec, tz, &what, err, sizeof err);
+	if (s->s_cron_c == NULL)
+		bail("cron %s: %s", spec, err);
+}
+
+static void
+test_cron(void)
+{
+	struct search	 s;
+	int64_t		 end = 0, skip = 0, cp, now, d;
+	int		 rc, i, bad, n;
+
+	/* Every 5 min: grid points are the fires, no jitter. */
+	mkcron(&s, "*/5 * * * *", NULL, 300, 0);
+	is_int(BASE_MS, sched_grid(&s, BASE_MS), "cron grid: a fire maps to "
+	    "itself");
+	is_int(BASE_MS, sched_grid(&s, BASE_MS + 5 * MIN_MS - 1),
+	    "cron grid: just before the next fire");
+	is_int(BASE_MS - 5 * MIN_MS, sched_grid(&s, BASE_MS - 1),
+	    "cron grid: just before a fire");
+
+	/* A new search gets the latest complete window. */
+	rc = sched_window(&s, 0, BASE_MS + 7 * MIN_MS, HOUR_MS, &end, &skip);
+	ok(rc == 0 && end == BASE_MS + 5 * MIN_MS,
+	    "new cron search: the latest complete window");
+	cron_free(s.s_cron_c);
+
+	/* With a delay, the window must be complete delay ago. */
+	mkcron(&s, "*/5 * * * *", NULL, 300, 30);
+	rc = sched_window(&s, 0, BASE_MS + 5 * MIN_MS + 10000, HOUR_MS, &end,
+	    &skip);
+	ok(rc == 0 && end == BASE_MS, "new cron search with a delay");
+
+	/* Contiguous windows from the checkpoint. */
+	cp = BASE_MS;
+	now = BASE_MS + HOUR_MS;
+	bad = n = 0;
+	for (i = 0; i < 100; i++) {
+		rc = sched_window(&s, cp, now + 30000, HOUR_MS, &end, &skip);
+		if (rc != 0 || end != cp + 5 * MIN_MS)
+			bad++;
+		if (end > now)
+			break;
+		cp = end;
+		n++;
+	}
+	is_int(0, bad, "cron windows are contiguous");
+	is_int(12, n, "12 windows of 5 min in the hour");
+	/* A checkpoint off the grid goes to the next fire. */
+	rc = sched_window(&s, BASE_MS + 1000, now, HOUR_MS, &end, &skip);
+	ok(rc == 0 && end == BASE_MS + 5 * MIN_MS,
+	    "an off-grid checkpoint: the next fire");
+
+	/* Catch-up: 10 h down with a 1 h limit. */
+	rc = sched_window(&s, BASE_MS, BASE_MS + 10 * HOUR_MS + 30000,
+	    HOUR_MS, &end, &skip);
+	is_int(1, rc, "cron: a gap longer than catch_up is reported");
+	is_int(BASE_MS + 9 * HOUR_MS, skip, "cron skipto: catch_up before now");
+	is_int(BASE_MS + 9 * HOUR_MS + 5 * MIN_MS, end,
+	    "cron: the first window after skipto");
+	rc = sched_window(&s, skip, BASE_MS + 10 * HOUR_MS + 30000, HOUR_MS,
+	    &end, &skip);
+	ok(rc == 0 && end == BASE_MS + 9 * HOUR_MS + 5 * MIN_MS,
+	    "cron: contiguous again after skipto");
+	d = sched_backoff(&s, 30, 1, NULL);
+	ok(in_band(d, 5 * MIN_MS), "cron back-off cap: its 5 min interval");
+	cron_free(s.s_cron_c);
+
+	/* Daily at 09:00 on weekdays: windows jump the weekend. */
+	mkcron(&s, "0 9 * * mon-fri", "Europe/Berlin", 86400, 0);
+	/* Fri 2026-11-27 09:00 CET = 08:00Z; Mon 11-30 08:00Z. */
+	rc = sched_window(&s, 1795766400000LL, 1796025600000LL + 1, HOUR_MS,
+	    &end, &skip);
+	ok(rc == 0 && end == 1796025600000LL, "weekdays: Friday to Monday");
+	d = sched_backoff(&s, 30, 1, NULL);
+	ok(in_band(d, SCHED_RETRY_MAX_MS), "daily cron back-off cap: 5 min");
+	cron_free(s.s_cron_c);
+
+	/* Hourly in Berlin across the fall back: 02:00 runs once. */
+	mkcron(&s, "0 * * * *", "Europe/Berlin", 3600, 0);
+	/* 2026-10-25T00:00Z is 02:00 CEST; 01:00Z is 02:00 CET again. */
+	rc = sched_window(&s, 1792886400000LL, 1792900800000LL, 86400000LL,
+	    &end, &skip);
+	ok(rc == 0 && end == 1792893600000LL,
+	    "fall back: after 02:00 CEST comes 03:00 CET");
+	cron_free(s.s_cron_c);
+}
+
 /* True when d lies in base's jitter band, 80% to 120%. */
 static int
 in_band(int64_t d, int64_t base)
@@ -313,11 +414,12 @@ test_backoff(void)
 int
 main(void)
 {
-	plan(62);
+	plan(62 + 16);
 	test_grid();
 	test_new_search();
 	test_checkpoint();
 	test_catch_up();
 	test_backoff();
+	test_cron();
 	return (test_done());
 }
