@@ -74,7 +74,7 @@ int64_t		 sched_lag(const struct sched *);
  * Window arithmetic, pure (exposed for the unit tests).
  *
  * sched_grid: the last grid point of the search at or before t (ms): the
- * grid is k * every + jitter.
+ * grid is k * every + jitter, or the fire times of a cron search.
  *
  * sched_window: the end of the next window to run, given the checkpoint
  * (end of the last committed window, 0 for a new search), now, and the
