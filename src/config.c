@@ -18,6 +18,7 @@
  *	redis unix:/run/redis/redis.sock, no redis password,
  *	redis_prefix "411:", no searches_dir, max_runs 10000,
  *	max_alerts 1000, catch_up 1d, job_retention 7d, shutdown_grace 10s,
+ *	failure_event_every 1h,
  *	api_max_body 1m, api_timeout 30s, no base_url, no instance (main
  *	uses the host name); source options: index *, date_field
  *	@timestamp, max_concurrency 32, timeout 60s, insecure no
@@ -125,6 +126,7 @@ static void	set_max_runs(struct config_parser *, int, char **);
 static void	set_max_alerts(struct config_parser *, int, char **);
 static void	set_catch_up(struct config_parser *, int, char **);
 static void	set_job_retention(struct config_parser *, int, char **);
+static void	set_failure_every(struct config_parser *, int, char **);
 static void	set_shutdown_grace(struct config_parser *, int, char **);
 static void	set_api_max_body(struct config_parser *, int, char **);
 static void	set_api_timeout(struct config_parser *, int, char **);
@@ -145,6 +147,7 @@ static const struct config_directive config_directives[] = {
 	{ "max_alerts",		1, 1,  K_411D,	 set_max_alerts },
 	{ "catch_up",		1, 1,  K_411D,	 set_catch_up },
 	{ "job_retention",	1, 1,  K_411D,	 set_job_retention },
+	{ "failure_event_every", 1, 1, K_411D,	 set_failure_every },
 	{ "shutdown_grace",	1, 1,  K_BOTH,	 set_shutdown_grace },
 	{ "api_max_body",	1, 1,  K_411D,	 set_api_max_body },
 	{ "api_timeout",	1, 1,  K_411D,	 set_api_timeout },
@@ -227,6 +230,7 @@ config_defaults(struct config *c)
 	c->c_max_alerts = CONFIG_MAX_ALERTS;
 	c->c_catch_up = CONFIG_CATCH_UP;
 	c->c_job_retention = CONFIG_JOB_RETENTION;
+	c->c_failure_every = CONFIG_FAILURE_EVERY;
 	c->c_shutdown_grace = CONFIG_SHUTDOWN_GRACE;
 	c->c_api_max_body = CONFIG_API_MAX_BODY;
 	c->c_api_timeout = CONFIG_API_TIMEOUT;
@@ -904,6 +908,15 @@ set_job_retention(struct config_parser *p, int argc, char **argv)
 	(void)argc;
 	(void)config_duration(p, argv[0], argv[1], 1,
 	    &p->p_cfg->c_job_retention);
+}
+
+/* failure_event_every DURATION (0: every failure is announced) */
+static void
+set_failure_every(struct config_parser *p, int argc, char **argv)
+{
+	(void)argc;
+	(void)config_duration(p, argv[0], argv[1], 0,
+	    &p->p_cfg->c_failure_every);
 }
 
 /* shutdown_grace DURATION (0: stop at once) */

@@ -22,6 +22,7 @@
 #define CONFIG_MAX_RUNS		10000		/* runs in flight */
 #define CONFIG_MAX_ALERTS	1000		/* per run */
 #define CONFIG_CATCH_UP		(24 * 3600)	/* seconds replayed */
+#define CONFIG_FAILURE_EVERY	3600		/* seconds */
 #define CONFIG_JOB_RETENTION	(7 * 86400)	/* seconds */
 #define CONFIG_SRC_CONCURRENCY	32
 #define CONFIG_SRC_TIMEOUT	60		/* seconds */
@@ -115,6 +116,8 @@ struct config {
 	int			 c_max_alerts;
 	int64_t			 c_catch_up;		/* seconds */
 	int64_t			 c_job_retention;	/* seconds */
+	int64_t			 c_failure_every;	/* seconds between
+							   search.failed */
 	int64_t			 c_shutdown_grace;	/* seconds */
 	size_t			 c_api_max_body;
 	int64_t			 c_api_timeout;		/* seconds */

@@ -469,13 +469,70 @@ run_put_job(struct store_txn *txn, struct run *r)
 	return (rc);
 }
 
+/*
+ * search.failed and search.recovered (B7), decided after each scheduled
+ * run: what was announced is brought in line with the search's state,
+ * except while it flaps (its recent runs change state too often: nothing
+ * is said until it settles) and at most one search.failed per
+ * failure_event_every.  A failure never announced is never "recovered".
+ */
+static int
+run_announce(struct run *r, struct store_txn *txn, struct outbox *ob,
+    struct search_state *st)
+{
+	struct outbox_search_error	 se;
+	int64_t				 every;
+	double				 rate;
+
+	st->ss_history = ((st->ss_history << 1) | (st->ss_failing ? 1 : 0)) &
+	    ((1u << SEARCH_FLAP_RUNS) - 1);
+	if (st->ss_nhistory < SEARCH_FLAP_RUNS)
+		st->ss_nhistory++;
+	rate = search_flap_rate(st->ss_history, st->ss_nhistory);
+	if (!st->ss_flapping && st->ss_nhistory >= 5 &&
+	    rate > SEARCH_FLAP_START) {
+		st->ss_flapping = 1;
+		log_warnx("search %llu is flapping (%.0f%% state changes): "
+		    "its events wait until it settles",
+		    (unsigned long long)r->r_search->s_id, rate * 100);
+	} else if (st->ss_flapping && rate < SEARCH_FLAP_STOP)
+		st->ss_flapping = 0;
+	if (st->ss_flapping || ob == NULL)
+		goto out;
+	memset(&se, 0, sizeof se);
+	se.se_from = r->r_from;
+	se.se_to = r->r_to;
+	se.se_since = st->ss_failing_since;
+	if (st->ss_failing && !st->ss_announced) {
+		every = r->r_env->re_cfg->c_failure_every * 1000;
+		if (st->ss_failed_event_at != 0 &&
+		    r->r_finished - st->ss_failed_event_at < every)
+			goto out;	/* said recently: not again yet */
+		se.se_message = st->ss_last_error;
+		if (outbox_search_event(ob, txn, "search.failed", r->r_search,
+		    &se) == -1)
+			return (-1);
+		st->ss_announced = 1;
+		st->ss_failed_event_at = r->r_finished;
+	} else if (!st->ss_failing && st->ss_announced) {
+		se.se_message = "the search runs again";
+		if (outbox_search_event(ob, txn, "search.recovered",
+		    r->r_search, &se) == -1)
+			return (-1);
+		st->ss_announced = 0;
+	}
+out:
+	if (!st->ss_failing)
+		st->ss_failing_since = 0;
+	return (0);
+}
+
 /* The commit: everything the run changes, in one transaction. */
 static int
 run_apply(struct store_txn *txn, void *arg)
 {
 	struct run			*r = arg;
 	struct search_state		 st;
-	struct outbox_search_error	 se;
 	struct outbox			*ob = r->r_env->re_outbox;
 	uint8_t				 key[8];
 	const void			*v;
@@ -512,18 +569,7 @@ run_apply(struct store_txn *txn, void *arg)
 				st.ss_checkpoint = r->r_to;
 			free(st.ss_last_error);
 			st.ss_last_error = NULL;
-			if (st.ss_failing) {
-				memset(&se, 0, sizeof se);
-				se.se_message = "the search runs again";
-				se.se_from = r->r_from;
-				se.se_to = r->r_to;
-				se.se_since = st.ss_failing_since;
-				if (ob != NULL && outbox_search_event(ob, txn,
-				    "search.recovered", r->r_search, &se) == -1)
-					goto done;
-				st.ss_failing = 0;
-				st.ss_failing_since = 0;
-			}
+			st.ss_failing = 0;	/* failing_since: run_announce */
 		}
 	} else if (r->r_mode == RUN_SCHEDULED) {
 		st.ss_last_failure = r->r_finished;
@@ -532,16 +578,10 @@ run_apply(struct store_txn *txn, void *arg)
 		if (!st.ss_failing) {
 			st.ss_failing = 1;
 			st.ss_failing_since = r->r_finished;
-			memset(&se, 0, sizeof se);
-			se.se_message = r->r_error;
-			se.se_from = r->r_from;
-			se.se_to = r->r_to;
-			se.se_since = r->r_finished;
-			if (ob != NULL && outbox_search_event(ob, txn,
-			    "search.failed", r->r_search, &se) == -1)
-				goto done;
 		}
 	}
+	if (r->r_mode == RUN_SCHEDULED && run_announce(r, txn, ob, &st) == -1)
+		goto done;
 	if (run_put_job(txn, r) == -1)
 		goto done;
 	st.ss_last_job = r->r_job_id;

@@ -822,6 +822,17 @@ search_state_load(struct store_txn *txn, uint64_t id, struct search_state *st)
 		st->ss_failing_since = v;
 	if (json_int(json_get(j, "last_job"), &v))
 		st->ss_last_job = (uint64_t)v;
+	if (json_bool(json_get(j, "announced"), &b))
+		st->ss_announced = b;
+	if (json_int(json_get(j, "failed_event_at"), &v))
+		st->ss_failed_event_at = v;
+	if (json_int(json_get(j, "history"), &v))
+		st->ss_history = (uint32_t)v;
+	if (json_int(json_get(j, "nhistory"), &v) && v >= 0 &&
+	    v <= SEARCH_FLAP_RUNS)
+		st->ss_nhistory = (int)v;
+	if (json_bool(json_get(j, "flapping"), &b))
+		st->ss_flapping = b;
 	json_free(j);
 	return (0);
 }
@@ -846,6 +857,11 @@ search_state_save(struct store_txn *txn, uint64_t id,
 	jgen_kbool(g, "failing", st->ss_failing);
 	jgen_kint(g, "failing_since", st->ss_failing_since);
 	jgen_kint(g, "last_job", (int64_t)st->ss_last_job);
+	jgen_kbool(g, "announced", st->ss_announced);
+	jgen_kint(g, "failed_event_at", st->ss_failed_event_at);
+	jgen_kint(g, "history", (int64_t)st->ss_history);
+	jgen_kint(g, "nhistory", st->ss_nhistory);
+	jgen_kbool(g, "flapping", st->ss_flapping);
 	yajl_gen_map_close(g);
 	jgen_take(g, &b);
 	yajl_gen_free(g);
@@ -854,6 +870,24 @@ search_state_save(struct store_txn *txn, uint64_t id,
 	    b.b_len);
 	buf_free(&b);
 	return (rc);
+}
+
+double
+search_flap_rate(uint32_t h, int n)
+{
+	double	 w, sum = 0, changes = 0;
+	int	 i;
+
+	if (n < 2)
+		return (0);
+	/* i = 1 is the oldest pair, n - 1 the newest. */
+	for (i = 1; i < n; i++) {
+		w = n == 2 ? 1.0 : 0.8 + 0.4 * (double)(i - 1) / (n - 2);
+		sum += w;
+		if (((h >> (n - i)) & 1) != ((h >> (n - i - 1)) & 1))
+			changes += w;
+	}
+	return (changes / sum);
 }
 
 /* Free what a loaded state holds. */

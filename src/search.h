@@ -150,10 +150,29 @@ struct search_state {
 	int64_t		 ss_last_success;
 	int64_t		 ss_last_failure;
 	char		*ss_last_error;		/* or NULL */
-	int		 ss_failing;		/* search.failed was announced */
+	int		 ss_failing;		/* the last scheduled run failed */
 	int64_t		 ss_failing_since;	/* ms */
 	uint64_t	 ss_last_job;		/* id of the last job record */
+	/* events (B7): what was announced, and the recent history */
+	int		 ss_announced;		/* search.failed sent, no
+						   search.recovered yet */
+	int64_t		 ss_failed_event_at;	/* ms of the last search.failed */
+	uint32_t	 ss_history;		/* last runs, bit 0 newest,
+						   1 = failed */
+	int		 ss_nhistory;		/* bits of it in use, <= 21 */
+	int		 ss_flapping;
 };
+
+#define SEARCH_FLAP_RUNS	21	/* runs the flap rate looks at */
+#define SEARCH_FLAP_START	0.5	/* rate at which flapping starts */
+#define SEARCH_FLAP_STOP	0.25	/* and below which it ends */
+
+/*
+ * The weighted flap rate of a run history (bit 0 newest, 1 = failed) of
+ * n runs: the share of state changes between consecutive runs, recent
+ * changes weighing more (1.2) than old ones (0.8), 0 to 1.
+ */
+double		 search_flap_rate(uint32_t, int);
 
 struct store_txn;
 

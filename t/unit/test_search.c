@@ -476,6 +476,29 @@ test_names(void)
 	is_string("count", search_result_name(RESULT_COUNT), "count");
 }
 
+/* The weighted flap rate of run histories (bit 0 newest, 1 = failed). */
+static void
+test_flap_rate(void)
+{
+	uint32_t	 alt = 0;
+	int		 i;
+
+	for (i = 0; i < SEARCH_FLAP_RUNS; i++)
+		alt |= (uint32_t)(i % 2) << i;
+	ok(search_flap_rate(0, SEARCH_FLAP_RUNS) == 0, "always fine: 0");
+	ok(search_flap_rate((1u << SEARCH_FLAP_RUNS) - 1, SEARCH_FLAP_RUNS) == 0,
+	    "always failing: 0 (failing, not flapping)");
+	ok(search_flap_rate(alt, SEARCH_FLAP_RUNS) > 0.999,
+	    "alternating: 1");
+	ok(search_flap_rate(1, SEARCH_FLAP_RUNS) >
+	    search_flap_rate(1u << (SEARCH_FLAP_RUNS - 1), SEARCH_FLAP_RUNS),
+	    "a recent change weighs more than an old one");
+	ok(search_flap_rate(alt, SEARCH_FLAP_RUNS) > SEARCH_FLAP_START &&
+	    search_flap_rate(1, SEARCH_FLAP_RUNS) < SEARCH_FLAP_STOP,
+	    "alternating flaps, one change does not");
+	ok(search_flap_rate(1, 1) == 0, "one run: no rate");
+}
+
 int
 main(void)
 {
@@ -483,7 +506,7 @@ main(void)
 	struct config_errors	 errs;
 
 	plan((int)(sizeof bads / sizeof bads[0]) + 2 + 27 + 9 + 3 + 13 + 7 +
-	    6);
+	    6 + 6);
 	cfg = config_parse("t.conf", conf_text, strlen(conf_text),
 	    CONFIG_411D, &errs);
 	if (cfg == NULL)
@@ -494,6 +517,7 @@ main(void)
 	test_store_form(cfg);
 	test_jitter_refs(cfg);
 	test_names();
+	test_flap_rate();
 	config_free(cfg);
 	return (test_done());
 }
