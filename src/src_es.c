@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "config.h"
@@ -44,6 +45,8 @@
 #define ES_IDENTITY_TTL_MS	(10 * 60 * 1000)
 #define ES_BODY_MAX		(64 * 1024)	/* kept of small/error bodies */
 #define ES_KEEP_ALIVE		"2m"
+#define ES_DATED_MAX		400	/* names a dated pattern expands to */
+#define ES_DATED_STEPS		100000	/* hours or days walked at most */
 
 enum es_phase {
 	ES_IDENTITY,
@@ -63,6 +66,7 @@ struct es_run {
 	struct jstream			*e_js;
 	int				 e_use_pit;
 	int				 e_count_only;
+	char				*e_index;	/* dated pattern expanded */
 
 	/* the response under way */
 	long				 e_status;
@@ -216,23 +220,169 @@ es_urlencode(struct buf *b, const char *s)
 	}
 }
 
-/* The index pattern of the run. */
+/* The index pattern of the run, as given. */
 static const char *
-es_index(const struct es_run *e)
+es_index_given(const struct es_run *e)
 {
 	return (e->e_s->s_index != NULL ? e->e_s->s_index :
 	    e->e_cs->cs_index);
 }
 
+/* The indices the run searches (a dated pattern expanded). */
+static const char *
+es_index(const struct es_run *e)
+{
+	return (e->e_index != NULL ? e->e_index : es_index_given(e));
+}
+
 /*
  * A pattern (with '*') may match no index yet (tomorrow's daily index):
- * that is no hits, not an error.  A name without one must exist: a typo
- * fails the run in Elasticsearch's words instead of finding nothing.
+ * that is no hits, not an error; so may a day of a dated pattern.  A name
+ * without either must exist: a typo fails the run in Elasticsearch's
+ * words instead of finding nothing.
  */
 static int
 es_lenient(const struct es_run *e)
 {
-	return (strchr(es_index(e), '*') != NULL);
+	return (e->e_index != NULL || strchr(es_index(e), '*') != NULL);
+}
+
+/* Whether part (n bytes) has a date conversion (%Y %m %d %H). */
+static int
+es_dated(const char *part, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i + 1 < n; i++)
+		if (part[i] == '%' && strchr("YmdH", part[i + 1]) != NULL)
+			return (1);
+	return (0);
+}
+
+/*
+ * Write part with its date conversions for tm (or '*' when tm is NULL);
+ * "%%" is a '%', any other '%' stays as it is.
+ */
+static void
+es_date_format(struct buf *b, const char *part, size_t n, const struct tm *tm)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (part[i] != '%' || i + 1 == n) {
+			buf_addc(b, part[i]);
+			continue;
+		}
+		switch (part[++i]) {
+		case 'Y':
+			if (tm == NULL)
+				buf_addc(b, '*');
+			else
+				buf_printf(b, "%04d", tm->tm_year + 1900);
+			break;
+		case 'm':
+		case 'd':
+		case 'H':
+			if (tm == NULL)
+				buf_addc(b, '*');
+			else
+				buf_printf(b, "%02d", part[i] == 'm' ?
+				    tm->tm_mon + 1 : part[i] == 'd' ?
+				    tm->tm_mday : tm->tm_hour);
+			break;
+		case '%':
+			buf_addc(b, '%');
+			break;
+		default:
+			buf_addc(b, '%');
+			buf_addc(b, part[i]);
+			break;
+		}
+	}
+}
+
+/*
+ * Expand one dated part over [from, to) in UTC, by the hour when it has
+ * %H, else by the day: the names the window touches, in order, each once.
+ * Past ES_DATED_MAX names the date parts become '*'.
+ */
+static void
+es_date_expand(struct buf *out, const char *part, size_t n, int64_t from,
+    int64_t to)
+{
+	struct buf	 names = BUF_INIT, one = BUF_INIT, last = BUF_INIT;
+	struct tm	 tm;
+	int64_t		 step, t;
+	time_t		 sec;
+	size_t		 count = 0, walked = 0;
+	int		 hourly = 0, first = 1;
+	size_t		 i;
+
+	for (i = 0; i + 1 < n; i++)
+		if (part[i] == '%' && part[i + 1] == 'H')
+			hourly = 1;
+	step = hourly ? 3600000 : 86400000;
+	if (to <= from)
+		to = from + 1;
+	t = from - (from % step + step) % step;
+	for (; t < to; t += step) {
+		if (++walked > ES_DATED_STEPS || count > ES_DATED_MAX)
+			break;
+		sec = (time_t)(t / 1000);
+		if (gmtime_r(&sec, &tm) == NULL)
+			break;
+		buf_reset(&one);
+		es_date_format(&one, part, n, &tm);
+		if (!first && one.b_len == last.b_len &&
+		    memcmp(one.b_data, last.b_data, one.b_len) == 0)
+			continue;
+		if (!first)
+			buf_addc(&names, ',');
+		buf_add(&names, one.b_data, one.b_len);
+		buf_reset(&last);
+		buf_add(&last, one.b_data, one.b_len);
+		first = 0;
+		count++;
+	}
+	if (t < to || count > ES_DATED_MAX || count == 0)
+		es_date_format(out, part, n, NULL);
+	else
+		buf_add(out, names.b_data, names.b_len);
+	buf_free(&names);
+	buf_free(&one);
+	buf_free(&last);
+}
+
+/*
+ * An index with date conversions ("logs-%Y.%m.%d", by comma-separated
+ * part) becomes the list of the indices the run's window touches.
+ */
+static void
+es_expand_index(struct es_run *e)
+{
+	struct buf	 b = BUF_INIT;
+	const char	*p = es_index_given(e), *c;
+	size_t		 n;
+	int		 dated = 0;
+
+	for (;;) {
+		c = strchr(p, ',');
+		n = c != NULL ? (size_t)(c - p) : strlen(p);
+		if (es_dated(p, n)) {
+			dated = 1;
+			es_date_expand(&b, p, n, run_from(e->e_run),
+			    run_to(e->e_run));
+		} else
+			buf_add(&b, p, n);
+		if (c == NULL)
+			break;
+		buf_addc(&b, ',');
+		p = c + 1;
+	}
+	if (dated)
+		e->e_index = buf_steal(&b, NULL);
+	else
+		buf_free(&b);
 }
 
 /* True when the cluster's PIT adds a tie-break we can page on. */
@@ -269,6 +419,7 @@ es_start(struct run *r, char *err, size_t errlen)
 	}
 	e->e_cs = e->e_ss->ss_cfg;
 	e->e_count_only = e->e_s->s_result != RESULT_FIELDS;
+	es_expand_index(e);
 	run_set_driver(r, e);
 	es_begin(e);
 	return (0);
@@ -513,6 +664,7 @@ es_free(struct es_run *e)
 	free(e->e_pit);
 	free(e->e_scroll);
 	free(e->e_after);
+	free(e->e_index);
 	es_boundary_clear(e);
 	free(e);
 }
