@@ -50,5 +50,6 @@ void		 push_input_add(struct push_input *, struct record *);
 void		 push_input_free(struct push_input *);
 extern const struct src_ops src_http_ops;
 extern const struct src_ops src_tcp_ops;
+extern const struct src_ops src_prom_ops;
 
 #endif
