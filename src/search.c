@@ -54,7 +54,7 @@ static const char *search_keys[] = {
 	"index", "result", "threshold", "fields", "schedule", "range",
 	"delay", "priority", "category", "tags", "owner", "assignee",
 	"enabled", "autoclose", "notify", "filters", "targets", "max_alerts",
-	"timeout",
+	"timeout", "aggregation",
 	/* tcp, http */
 	"host", "port", "url", "method", "expect_status", "match",
 	"max_latency", "cert_expiry_days", "ca_file",

@@ -47,6 +47,7 @@
 #define ES_KEEP_ALIVE		"2m"
 #define ES_DATED_MAX		400	/* names a dated pattern expands to */
 #define ES_DATED_STEPS		100000	/* hours or days walked at most */
+#define ES_AGG_SIZE_MAX		10000	/* terms buckets asked at most */
 
 enum es_phase {
 	ES_IDENTITY,
@@ -67,6 +68,16 @@ struct es_run {
 	int				 e_use_pit;
 	int				 e_count_only;
 	char				*e_index;	/* dated pattern expanded */
+
+	/* "aggregation": terms (nested terms), a metric; borrowed */
+	const char			*e_agg_terms;	/* NULL: no aggregation */
+	int64_t				 e_agg_size;
+	const char			*e_agg_terms2;	/* or NULL */
+	int64_t				 e_agg_size2;
+	const char			*e_agg_metric;	/* "avg"..., or NULL */
+	const char			*e_agg_mfield;
+	int				 e_agg_passed;	/* a bucket alerted */
+	int64_t				 e_agg_count;	/* its count */
 
 	/* the response under way */
 	long				 e_status;
@@ -137,7 +148,120 @@ const struct src_ops src_es_ops = {
 	SEARCH_ES, es_validate, es_start, es_cancel
 };
 
-static const char *const es_patterns[] = { "hits.hits[]", NULL };
+static const char *const es_patterns[] = { "hits.hits[]",
+    "aggregations.a.buckets[]", NULL };
+static const char *const es_metrics[] = { "cardinality", "min", "max",
+    "avg", "sum", NULL };
+
+/* Fill err about field; returns -1. */
+static int
+es_fail(struct search_err *err, const char *field, const char *msg)
+{
+	snprintf(err->se_field, sizeof err->se_field, "%s", field);
+	snprintf(err->se_message, sizeof err->se_message, "%s", msg);
+	return (-1);
+}
+
+/* Check one level {"terms": FIELD, "size": N} of an aggregation. */
+static int
+es_validate_terms(const struct json *a, const char *field, int top,
+    struct search_err *err)
+{
+	const struct json	*v;
+	const char		*k;
+	int64_t			 n;
+	size_t			 i;
+
+	if (a->j_type != JSON_OBJECT)
+		return (es_fail(err, field, "must be an object {\"terms\": "
+		    "FIELD, \"size\": N}"));
+	for (i = 0; i < a->j_u.obj.n; i++) {
+		k = a->j_u.obj.m[i].m_key;
+		if (strcmp(k, "terms") != 0 && strcmp(k, "size") != 0 &&
+		    (!top || (strcmp(k, "nested") != 0 &&
+		    strcmp(k, "metric") != 0))) {
+			snprintf(err->se_field, sizeof err->se_field, "%s.%s",
+			    field, k);
+			snprintf(err->se_message, sizeof err->se_message,
+			    "unknown key (terms, size%s)", top ?
+			    ", nested, metric" : "");
+			return (-1);
+		}
+	}
+	if ((k = json_str(json_get(a, "terms"))) == NULL || *k == '\0')
+		return (es_fail(err, field, "needs \"terms\": the field to "
+		    "group by"));
+	if ((v = json_get(a, "size")) != NULL && (!json_int(v, &n) ||
+	    n < 1 || n > ES_AGG_SIZE_MAX))
+		return (es_fail(err, field, "size must be an integer from 1 "
+		    "to 10000"));
+	return (0);
+}
+
+/* Check the "aggregation" key. */
+static int
+es_validate_agg(const struct json *def, struct search_err *err)
+{
+	const struct json	*a, *m, *v;
+	const char		*r;
+	size_t			 i;
+
+	if ((a = json_get(def, "aggregation")) == NULL ||
+	    a->j_type == JSON_NULL)
+		return (0);
+	if (es_validate_terms(a, "aggregation", 1, err) == -1)
+		return (-1);
+	if ((v = json_get(a, "nested")) != NULL &&
+	    es_validate_terms(v, "aggregation.nested", 0, err) == -1)
+		return (-1);
+	if ((m = json_get(a, "metric")) != NULL) {
+		if (m->j_type != JSON_OBJECT || m->j_u.obj.n != 1 ||
+		    json_str(m->j_u.obj.m[0].m_val) == NULL)
+			return (es_fail(err, "aggregation.metric", "must be "
+			    "{\"cardinality\"|\"min\"|\"max\"|\"avg\"|"
+			    "\"sum\": FIELD}"));
+		for (i = 0; es_metrics[i] != NULL; i++)
+			if (strcmp(es_metrics[i], m->j_u.obj.m[0].m_key) == 0)
+				break;
+		if (es_metrics[i] == NULL)
+			return (es_fail(err, "aggregation.metric", "unknown "
+			    "metric (cardinality, min, max, avg, sum)"));
+	}
+	r = json_str(json_get(def, "result"));
+	if (r != NULL && strcmp(r, "fields") != 0)
+		return (es_fail(err, "aggregation", "needs result \"fields\" "
+		    "(one alert per bucket)"));
+	if (json_get(def, "fields") != NULL)
+		return (es_fail(err, "fields", "does not apply with an "
+		    "aggregation (an alert holds the bucket keys and count)"));
+	return (0);
+}
+
+/* Take the aggregation of the search, if any (validated). */
+static void
+es_agg_setup(struct es_run *e)
+{
+	const struct json	*a, *n, *m;
+
+	if (e->e_s->s_def == NULL ||
+	    (a = json_get(e->e_s->s_def, "aggregation")) == NULL ||
+	    json_str(json_get(a, "terms")) == NULL)
+		return;
+	e->e_agg_terms = json_str(json_get(a, "terms"));
+	e->e_agg_size = 10;
+	(void)json_int(json_get(a, "size"), &e->e_agg_size);
+	if ((n = json_get(a, "nested")) != NULL &&
+	    json_str(json_get(n, "terms")) != NULL) {
+		e->e_agg_terms2 = json_str(json_get(n, "terms"));
+		e->e_agg_size2 = 10;
+		(void)json_int(json_get(n, "size"), &e->e_agg_size2);
+	}
+	if ((m = json_get(a, "metric")) != NULL && m->j_type == JSON_OBJECT &&
+	    m->j_u.obj.n == 1 && json_str(m->j_u.obj.m[0].m_val) != NULL) {
+		e->e_agg_metric = m->j_u.obj.m[0].m_key;
+		e->e_agg_mfield = json_str(m->j_u.obj.m[0].m_val);
+	}
+}
 
 /* Check the es keys of a definition. */
 static int
@@ -205,7 +329,7 @@ es_validate(const struct json *def, const struct config *cfg,
 		    "is empty (use \"*\" to match everything)");
 		return (-1);
 	}
-	return (0);
+	return (es_validate_agg(def, err));
 }
 
 /* Append s to b, percent-encoding what does not belong in a path. */
@@ -420,6 +544,9 @@ es_start(struct run *r, char *err, size_t errlen)
 	e->e_cs = e->e_ss->ss_cfg;
 	e->e_count_only = e->e_s->s_result != RESULT_FIELDS;
 	es_expand_index(e);
+	es_agg_setup(e);
+	if (e->e_agg_terms != NULL)
+		e->e_count_only = 1;	/* buckets, not hits */
 	run_set_driver(r, e);
 	es_begin(e);
 	return (0);
@@ -727,6 +854,59 @@ es_gen_query(struct es_run *e, yajl_gen g)
 	yajl_gen_map_close(g);
 }
 
+/* One terms level: "name": {"terms": {"field": F, "size": N}, "aggs"...}. */
+static void
+es_gen_terms(yajl_gen g, const char *name, const char *field, int64_t size)
+{
+	jgen_str(g, name);
+	yajl_gen_map_open(g);
+	jgen_str(g, "terms");
+	yajl_gen_map_open(g);
+	jgen_kstr(g, "field", field);
+	jgen_kint(g, "size", size);
+	yajl_gen_map_close(g);
+}
+
+/*
+ * The aggregation: "a" terms, inside it "b" terms when nested, and the
+ * metric "m" in the innermost.
+ */
+static void
+es_gen_aggs(struct es_run *e, yajl_gen g)
+{
+	jgen_str(g, "aggs");
+	yajl_gen_map_open(g);
+	es_gen_terms(g, "a", e->e_agg_terms, e->e_agg_size);
+	if (e->e_agg_terms2 != NULL || e->e_agg_metric != NULL) {
+		jgen_str(g, "aggs");
+		yajl_gen_map_open(g);
+		if (e->e_agg_terms2 != NULL) {
+			es_gen_terms(g, "b", e->e_agg_terms2, e->e_agg_size2);
+			if (e->e_agg_metric != NULL) {
+				jgen_str(g, "aggs");
+				yajl_gen_map_open(g);
+			}
+		}
+		if (e->e_agg_metric != NULL) {
+			jgen_str(g, "m");
+			yajl_gen_map_open(g);
+			jgen_str(g, e->e_agg_metric);
+			yajl_gen_map_open(g);
+			jgen_kstr(g, "field", e->e_agg_mfield);
+			yajl_gen_map_close(g);
+			yajl_gen_map_close(g);
+		}
+		if (e->e_agg_terms2 != NULL) {
+			if (e->e_agg_metric != NULL)
+				yajl_gen_map_close(g);	/* b.aggs */
+			yajl_gen_map_close(g);		/* b */
+		}
+		yajl_gen_map_close(g);			/* a.aggs */
+	}
+	yajl_gen_map_close(g);				/* a */
+	yajl_gen_map_close(g);				/* aggs */
+}
+
 /* The body of a search (first page or next with search_after). */
 static char *
 es_search_body(struct es_run *e, size_t *len)
@@ -741,6 +921,8 @@ es_search_body(struct es_run *e, size_t *len)
 	es_gen_query(e, g);
 	if (es_tth_ok(e->e_ss))
 		jgen_kbool(g, "track_total_hits", 1);
+	if (e->e_agg_terms != NULL)
+		es_gen_aggs(e, g);
 	if (!e->e_count_only) {
 		jgen_str(g, "sort");
 		yajl_gen_array_open(g);
@@ -897,6 +1079,112 @@ es_unwrap(const char *v, size_t n, const char **out, size_t *outlen)
 	return (1);
 }
 
+/*
+ * One bucket row: {terms: key[, terms2: key2], "count": n[, metric: v]},
+ * to the run when n lies inside the threshold.  Returns 1 when the run has
+ * all it will use.
+ */
+static int
+es_bucket_row(struct es_run *e, const char *k1, size_t k1len,
+    const char *k2, size_t k2len, int64_t count, const char *mv, size_t mvlen)
+{
+	struct record	*rec;
+
+	if (!search_threshold_ok(e->e_s, (double)count))
+		return (0);
+	if (!e->e_agg_passed) {
+		e->e_agg_passed = 1;
+		e->e_agg_count = count;
+	}
+	rec = record_new();
+	record_add(rec, e->e_agg_terms, strlen(e->e_agg_terms), k1, k1len);
+	if (k2 != NULL)
+		record_add(rec, e->e_agg_terms2, strlen(e->e_agg_terms2), k2,
+		    k2len);
+	record_add_int(rec, "count", count);
+	if (e->e_agg_metric != NULL)
+		record_add(rec, e->e_agg_metric, strlen(e->e_agg_metric),
+		    mv != NULL ? mv : "null", mv != NULL ? mvlen : 4);
+	return (run_record(e->e_run, rec));
+}
+
+/* The JSON text of a bucket's key (key_as_string when given) into b. */
+static void
+es_bucket_key(const struct json *bucket, struct buf *b)
+{
+	const struct json	*k;
+	char			*t;
+	size_t			 n;
+
+	if ((k = json_get(bucket, "key_as_string")) == NULL)
+		k = json_get(bucket, "key");
+	if (k == NULL) {
+		buf_adds(b, "null");
+		return;
+	}
+	t = json_to_string(k, &n);
+	buf_add(b, t, n);
+	free(t);
+}
+
+/*
+ * A bucket of the outer terms: one row, or one per inner bucket (whose
+ * array arrives whole, as JSON text).
+ */
+static int
+es_bucket_cb(struct es_run *e, struct record *b)
+{
+	struct json	*inner, *ib;
+	struct buf	 key2 = BUF_INIT, mv = BUF_INIT;
+	const char	*k1, *v;
+	char		 msg[128], *t;
+	size_t		 k1len, vlen, i, n;
+	int64_t		 count;
+	int		 rc = 0;
+
+	if ((k1 = record_get(b, "key_as_string", &k1len)) == NULL &&
+	    (k1 = record_get(b, "key", &k1len)) == NULL) {
+		record_free(b);
+		return (0);
+	}
+	if (e->e_agg_terms2 == NULL) {
+		if ((v = record_get(b, "doc_count", &vlen)) == NULL ||
+		    util_parse_int64(v, vlen, &count) == -1)
+			count = 0;
+		v = record_get(b, "m.value", &vlen);
+		rc = es_bucket_row(e, k1, k1len, NULL, 0, count, v, vlen);
+		record_free(b);
+		return (rc);
+	}
+	if ((v = record_get(b, "b.buckets", &vlen)) == NULL ||
+	    (inner = json_parse(v, vlen, msg, sizeof msg)) == NULL) {
+		record_free(b);
+		return (0);
+	}
+	for (i = 0; i < json_len(inner) && rc == 0; i++) {
+		ib = json_at(inner, i);
+		buf_reset(&key2);
+		buf_reset(&mv);
+		es_bucket_key(ib, &key2);
+		if (!json_int(json_get(ib, "doc_count"), &count))
+			count = 0;
+		if (e->e_agg_metric != NULL &&
+		    json_get(json_get(ib, "m"), "value") != NULL) {
+			t = json_to_string(json_get(json_get(ib, "m"),
+			    "value"), &n);
+			buf_add(&mv, t, n);
+			free(t);
+		}
+		rc = es_bucket_row(e, k1, k1len, key2.b_data, key2.b_len,
+		    count, mv.b_len > 0 ? mv.b_data : NULL, mv.b_len);
+	}
+	json_free(inner);
+	buf_free(&key2);
+	buf_free(&mv);
+	record_free(b);
+	return (rc);
+}
+
 /* One hit: build the record of its content and hand it to the run. */
 static int
 es_record_cb(void *arg, int pattern, struct record *hit)
@@ -908,6 +1196,12 @@ es_record_cb(void *arg, int pattern, struct record *hit)
 	size_t		 i, klen, vlen, ilen;
 	int64_t		 ms;
 
+	if (pattern == 1) {
+		if (e->e_agg_terms == NULL || es_bucket_cb(e, hit) == 0)
+			return (0);
+		e->e_enough = 1;
+		return (-1);
+	}
 	rec = record_new();
 	for (i = 0; i < record_count(hit); i++) {
 		k = record_key(hit, i, &klen);
@@ -1020,11 +1314,12 @@ es_scalar_cb(void *arg, const char *path, enum json_type type,
 		if (type == JSON_NUMBER && util_parse_int64(text, len, &v) == 0 &&
 		    v >= 0) {
 			e->e_total_value = (uint64_t)v;
-			if (e->e_pages == 0)
+			if (e->e_pages == 0 && e->e_agg_terms == NULL)
 				run_total(e->e_run, (uint64_t)v, 1);
 		}
 	} else if (strcmp(path, "hits.total.relation") == 0) {
-		if (len == 3 && memcmp(text, "gte", 3) == 0 && e->e_pages == 0)
+		if (len == 3 && memcmp(text, "gte", 3) == 0 && e->e_pages == 0 &&
+		    e->e_agg_terms == NULL)
 			run_total(e->e_run, e->e_total_value, 0);
 	} else if (strcmp(path, "timed_out") == 0)
 		e->e_timed_out = type == JSON_BOOL && len == 4;
@@ -1223,6 +1518,13 @@ es_done_cb(void *arg, const struct httpc_result *res)
 		return;
 	}
 	e->e_pages++;
+	if (e->e_agg_terms != NULL)
+		/*
+		 * The threshold was applied to each bucket: the run's own
+		 * check sees the count of one that alerted (or 0).
+		 */
+		run_total(e->e_run, e->e_agg_passed ?
+		    (uint64_t)e->e_agg_count : 0, 1);
 	if (e->e_count_only || e->e_enough || e->e_page < ES_PAGE_SIZE) {
 		es_end(e, NULL, 0, NULL);
 		return;

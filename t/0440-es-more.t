@@ -124,5 +124,82 @@ $id = mk(name => 'unlinked', source => 'dated', fields => ['host']);
 $r = run($id, at => $at);
 ok(!defined $r->{results}[0]{source_url}, 'no link_url: no source_url');
 
+# --- 3. aggregations: one alert per bucket row
+my @web;
+my %n = ('web-1' => 5, 'web-2' => 3, 'web-3' => 1);
+my $i = 0;
+for my $h (sort keys %n) {
+	for my $k (1 .. $n{$h}) {
+		$i++;
+		push @web, { '@timestamp' => $mid - $i * 60_000, program => 'web',
+		    host => $h, status => ($k % 2 ? 200 : 500),
+		    user => 'u' . ($k % 3), bytes => $k * 10 };
+	}
+}
+$es->docs('logs-web', \@web);
+sub rows {
+	my ($r, @keys) = @_;
+	return [sort map { my $c = $_->{content}; join ' ', map {
+	    $c->{$_} // 'undef' } @keys } @{$r->{results}}];
+}
+$id = mk(name => 'agg', query => 'program:web',
+    aggregation => { terms => 'host', size => 10 });
+$es->clear_requests;
+$r = run($id, at => $at);
+is($r->{state}, 'success', 'terms aggregation') or diag $r->{error};
+is_deeply(rows($r, qw(host count)), ['web-1 5', 'web-2 3', 'web-3 1'],
+    'one alert per host with its count') or diag explain $r->{results};
+my ($req) = grep { $_->{path} =~ /_search/ } @{$es->requests};
+is($req->{body}{size}, 0, 'the request asks for no hits');
+is_deeply($req->{body}{aggs}{a}{terms}, { field => 'host', size => 10 },
+    '... and a terms aggregation') or diag explain $req->{body};
+
+$id = mk(name => 'agg thr', query => 'program:web', threshold => [3, undef],
+    aggregation => { terms => 'host' });
+is_deeply(rows(run($id, at => $at), qw(host count)), ['web-1 5', 'web-2 3'],
+    'threshold [3,null] on each bucket\'s count');
+$id = mk(name => 'agg thr2', query => 'program:web', threshold => [2, 4],
+    aggregation => { terms => 'host' });
+is_deeply(rows(run($id, at => $at), qw(host count)), ['web-2 3'],
+    'threshold [2,4]: only the bucket inside (9 hits in all do not matter)');
+$id = mk(name => 'agg thr3', query => 'program:web', threshold => [6, undef],
+    aggregation => { terms => 'host' });
+is_deeply(rows(run($id, at => $at), qw(host count)), [],
+    'no bucket inside: no alert');
+$id = mk(name => 'agg size', query => 'program:web',
+    aggregation => { terms => 'host', size => 2 });
+is_deeply(rows(run($id, at => $at), qw(host count)), ['web-1 5', 'web-2 3'],
+    'size 2: the two biggest buckets');
+
+$id = mk(name => 'agg nested', query => 'program:web',
+    aggregation => { terms => 'host', nested => { terms => 'status' } });
+$r = run($id, at => $at);
+is($r->{state}, 'success', 'nested terms') or diag $r->{error};
+is_deeply(rows($r, qw(host status count)), ['web-1 200 3', 'web-1 500 2',
+    'web-2 200 2', 'web-2 500 1', 'web-3 200 1'],
+    'one alert per (host, status) row') or diag explain $r->{results};
+
+$id = mk(name => 'agg metric', query => 'program:web',
+    aggregation => { terms => 'host', metric => { cardinality => 'user' } });
+is_deeply(rows(run($id, at => $at), qw(host count cardinality)),
+    ['web-1 5 3', 'web-2 3 3', 'web-3 1 1'], 'a cardinality per bucket');
+$id = mk(name => 'agg nested metric', query => 'program:web',
+    threshold => [2, undef], aggregation => { terms => 'host',
+    nested => { terms => 'status' }, metric => { sum => 'bytes' } });
+is_deeply(rows(run($id, at => $at), qw(host status count sum)),
+    ['web-1 200 3 90', 'web-1 500 2 60', 'web-2 200 2 40'],
+    'nested rows with a sum, threshold on each row\'s count');
+
+for my $bad ([{ terms => 'host' }, result => 'count'],
+    [{ terms => 'host', metric => { median => 'x' } }],
+    [{ size => 3 }], [{ terms => 'host', size => 0 }],
+    [{ terms => 'host', bogus => 1 }]) {
+	my ($agg, %o) = @$bad;
+	my ($st, $e) = $d->api(POST => '/api/v1/searches', $d->es_search(
+	    name => 'bad agg', aggregation => $agg, %o));
+	is($st, 422, 'refused: ' . JSON::PP->new->canonical->encode($agg))
+	    or diag explain $e;
+}
+
 is($d->stop, 0, 'clean stop');
 done_testing;

@@ -1363,7 +1363,8 @@ def render_hit(doc, key, sort, source_spec):
     return ''.join(parts)
 
 
-def search_stream(head_extra, req, sort, hits_iter, total, nshards, fault, took):
+def search_stream(head_extra, req, sort, hits_iter, total, nshards, fault, took,
+                  aggs_text=None):
     """Generator of the response text."""
     failed = 0
     shards_total = nshards
@@ -1389,7 +1390,96 @@ def search_stream(head_extra, req, sort, hits_iter, total, nshards, fault, took)
         for key, doc in hits_iter:
             yield ','
             yield render_hit(doc, key, sort, req.source)
-    yield ']}}'
+    if aggs_text is not None:
+        yield ']},"aggregations":' + aggs_text + '}'
+    else:
+        yield ']}}'
+
+
+# ---------------------------------------------------------------- aggregations
+# A subset: terms (field, size; by doc_count then key), nested aggs, and
+# the metrics cardinality, min, max, avg, sum, value_count.
+
+METRICS = ('cardinality', 'min', 'max', 'avg', 'sum', 'value_count')
+
+
+def agg_values(doc, field):
+    v = doc.values(field)
+    if not v and field.endswith('.keyword'):
+        v = doc.values(field[:-len('.keyword')])
+    return [x for x in v if x is not None and not isinstance(x, (dict, list))]
+
+
+def agg_metric(kind, field, docs):
+    vals = []
+    for d in docs:
+        vals.extend(agg_values(d, field))
+    if kind == 'cardinality':
+        return {'value': len(set(dumps(v) for v in vals))}
+    if kind == 'value_count':
+        return {'value': len(vals)}
+    nums = [num(v) for v in vals]
+    nums = [x for x in nums if x is not None]
+    if kind == 'sum':
+        return {'value': float(sum(nums))}
+    if not nums:
+        return {'value': None}
+    if kind == 'min':
+        return {'value': float(min(nums))}
+    if kind == 'max':
+        return {'value': float(max(nums))}
+    return {'value': float(sum(nums)) / len(nums)}
+
+
+def run_aggs(spec, docs):
+    """{name: spec} over docs -> {name: result}."""
+    if not isinstance(spec, dict):
+        raise parsing_error('Expected [START_OBJECT] under [aggs]')
+    out = {}
+    for name, a in spec.items():
+        if not isinstance(a, dict):
+            raise parsing_error('Expected [START_OBJECT] under [%s]' % name)
+        sub = a.get('aggs', a.get('aggregations'))
+        kinds = [k for k in a if k not in ('aggs', 'aggregations', 'meta')]
+        if len(kinds) != 1:
+            raise parsing_error('Expected one aggregation type under [%s]' % name)
+        kind = kinds[0]
+        body = a[kind]
+        if kind in METRICS:
+            out[name] = agg_metric(kind, body.get('field'), docs)
+            continue
+        if kind != 'terms':
+            raise parsing_error('Unknown aggregation type [%s] did you mean '
+                                '[terms]?' % kind)
+        field = body.get('field')
+        size = int(body.get('size', 10))
+        groups = {}
+        for d in docs:
+            seen = set()
+            for v in agg_values(d, field):
+                k = dumps(v)
+                if k in seen:
+                    continue
+                seen.add(k)
+                groups.setdefault(k, (v, []))[1].append(d)
+        order = sorted(groups.values(),
+                       key=lambda g: (-len(g[1]), dumps(g[0])))
+        buckets = []
+        for v, ds in order[:size]:
+            b = {}
+            if isinstance(v, bool):
+                b['key'] = 1 if v else 0
+                b['key_as_string'] = 'true' if v else 'false'
+            else:
+                b['key'] = v
+            b['doc_count'] = len(ds)
+            if sub:
+                b.update(run_aggs(sub, ds))
+            buckets.append(b)
+        out[name] = {'doc_count_error_upper_bound': 0,
+                     'sum_other_doc_count': sum(len(g[1]) for g in order[size:]),
+                     'buckets': buckets}
+    return out
 
 
 def page_iter(segs, after, skip, size, on_last=None):
@@ -1466,8 +1556,16 @@ def do_search(index_expr, params, body, fault):
         hits = page_iter(segs, None, req.from_, req.size, on_last)
     else:
         hits = page_iter(segs, after, req.from_, req.size)
+    aggs_text = None
+    aspec = body.get('aggs', body.get('aggregations')) \
+        if isinstance(body, dict) else None
+    if aspec is not None:
+        docs = [d for _, d in merged(build_segments(indexes, req, None)[0],
+                                     None)]
+        aggs_text = dumps(run_aggs(aspec, docs))
     took = int((time.time() - t0) * 1000) + 1
-    return search_stream(head, req, sort, hits, total, nshards, fault, took)
+    return search_stream(head, req, sort, hits, total, nshards, fault, took,
+                         aggs_text)
 
 
 def window_error(n, indexes):
