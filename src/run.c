@@ -250,26 +250,55 @@ run_keep(struct run *r, struct alert *a)
 	r->r_alerts[r->r_nalerts++] = a;
 }
 
-/* A link to the document in Kibana / OpenSearch Dashboards, if set up. */
+/* Append n bytes of s to b, percent-encoding all but unreserved and '*'. */
+static void
+run_url_part(struct buf *b, const char *s, size_t n)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	unsigned char		 c;
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		    c == '.' || c == '~' || c == '*')
+			buf_addc(b, (char)c);
+		else {
+			buf_addc(b, '%');
+			buf_addc(b, hex[c >> 4]);
+			buf_addc(b, hex[c & 15]);
+		}
+	}
+}
+
+/*
+ * A link to the document in Kibana / OpenSearch Dashboards, if set up and
+ * the driver gave none.
+ */
 static void
 run_set_url(struct run *r, struct alert *a)
 {
 	const struct config_source	*cs;
-	const char			*slash;
+	const char			*slash, *pattern;
 	struct buf			 b = BUF_INIT;
 
-	if (a->a_source_id == NULL || r->r_source == NULL)
+	if (a->a_source_url != NULL || a->a_source_id == NULL ||
+	    r->r_source == NULL)
 		return;
 	cs = r->r_source->ss_cfg;
 	if (cs->cs_link_url == NULL ||
 	    (slash = strchr(a->a_source_id, '/')) == NULL)
 		return;
 	/* <link_url>/app/discover#/doc/<pattern>/<index>?id=<id> */
-	buf_printf(&b, "%s/app/discover#/doc/%s/", cs->cs_link_url,
-	    r->r_search->s_index != NULL ? r->r_search->s_index :
-	    cs->cs_index);
-	buf_add(&b, a->a_source_id, slash - a->a_source_id);
-	buf_printf(&b, "?id=%s", slash + 1);
+	pattern = r->r_search->s_index != NULL ? r->r_search->s_index :
+	    cs->cs_index;
+	buf_printf(&b, "%s/app/discover#/doc/", cs->cs_link_url);
+	run_url_part(&b, pattern, strlen(pattern));
+	buf_addc(&b, '/');
+	run_url_part(&b, a->a_source_id, slash - a->a_source_id);
+	buf_adds(&b, "?id=");
+	run_url_part(&b, slash + 1, strlen(slash + 1));
 	a->a_source_url = buf_steal(&b, NULL);
 }
 
