@@ -258,6 +258,7 @@ STATE_LOCK = threading.RLock()
 INDEXES = {}		# name -> Index
 FAULTS = []		# list of dicts (with 'left')
 REQUESTS = []
+AUTH = {}		# {'basic': 'user:pass'} and/or {'api_key': 'KEY'}
 SCROLLS = {}		# id -> ScrollCtx
 PITS = {}		# id -> {'indexes': [Index snapshots], 'keep_alive':..}
 ID_SEQ = itertools.count(1)
@@ -1737,6 +1738,15 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != 'HEAD':
             self.wfile.write(data)
 
+    def authorized(self):
+        got = self.headers.get('Authorization') or ''
+        if AUTH.get('basic') and got == 'Basic ' + base64.b64encode(
+                AUTH['basic'].encode()).decode():
+            return True
+        if AUTH.get('api_key') and got == 'ApiKey ' + AUTH['api_key']:
+            return True
+        return False
+
     def send_json(self, status, obj, headers=None):
         self.send_raw(status, dumps(obj), headers=headers)
 
@@ -1806,9 +1816,16 @@ class Handler(BaseHTTPRequestHandler):
                          'utf-8', 'replace'),
                      'time': round(t, 3), 'status': None,
                      'response_bytes': 0}
+            entry['authorization'] = self.headers.get('Authorization')
             with STATE_LOCK:
                 REQUESTS.append(entry)
             self._entry = entry
+            if AUTH and not self.authorized():
+                entry['status'] = 401
+                e = es_error(401, 'security_exception', 'unable to '
+                             'authenticate user for REST request [%s]' % path)
+                return self.send_json(401, e.body, headers={
+                    'WWW-Authenticate': 'Basic realm="security" charset="UTF-8"'})
             fault = match_fault(method, path, self.path)
             if fault is not None:
                 if fault.get('delay_ms'):
@@ -2008,6 +2025,16 @@ class Handler(BaseHTTPRequestHandler):
                         f['left'] = f.get('times')
                         FAULTS.append(f)
                 return self.send_json(200, {'faults': len(FAULTS)})
+            if path == '/_fake/auth' and method == 'POST':
+                # {"basic": "user:pass", "api_key": "KEY"}: required from now
+                with STATE_LOCK:
+                    AUTH.clear()
+                    AUTH.update(body or {})
+                return self.send_json(200, {'auth': sorted(AUTH)})
+            if path == '/_fake/auth' and method == 'DELETE':
+                with STATE_LOCK:
+                    AUTH.clear()
+                return self.send_json(200, {'cleared': True})
             if path == '/_fake/faults' and method == 'GET':
                 with STATE_LOCK:
                     return self.send_json(200, FAULTS)
