@@ -4,7 +4,10 @@
 #include "autoconf.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
+#include "json.h"
+#include "search.h"
 #include "src.h"
 
 static const struct src_ops *src_drivers[] = {
@@ -16,6 +19,24 @@ static const struct src_ops *src_drivers[] = {
 	&src_alert_ops,
 	NULL
 };
+
+int
+src_refuse_keys(const struct json *def, const char *const *keys,
+    const char *type, struct search_err *err)
+{
+	size_t	 i;
+
+	for (i = 0; keys[i] != NULL; i++) {
+		if (json_get(def, keys[i]) != NULL) {
+			snprintf(err->se_field, sizeof err->se_field, "%s",
+			    keys[i]);
+			snprintf(err->se_message, sizeof err->se_message,
+			    "does not apply to type %s", type);
+			return (-1);
+		}
+	}
+	return (0);
+}
 
 /* The driver of a type, or NULL when the type has none yet. */
 const struct src_ops *

@@ -35,6 +35,13 @@ struct src_ops {
 	void		(*so_cancel)(struct run *);
 };
 
+/*
+ * Refuse the keys (NULL-terminated) that belong to other types: -1 with
+ * err naming the first one present ("does not apply to type TYPE"), or 0.
+ */
+int		 src_refuse_keys(const struct json *, const char *const *,
+		    const char *, struct search_err *);
+
 /* The driver of a type, or NULL when the type has none yet. */
 const struct src_ops *src_find(enum search_type);
 

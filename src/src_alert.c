@@ -184,17 +184,8 @@ static int
 alertsrc_validate(const struct json *def, const struct config *cfg,
     struct search_err *err)
 {
-	size_t	 i;
-
-	for (i = 0; alertsrc_foreign[i] != NULL; i++) {
-		if (json_get(def, alertsrc_foreign[i]) != NULL) {
-			snprintf(err->se_field, sizeof err->se_field, "%s",
-			    alertsrc_foreign[i]);
-			snprintf(err->se_message, sizeof err->se_message,
-			    "does not apply to type alert");
-			return (-1);
-		}
-	}
+	if (src_refuse_keys(def, alertsrc_foreign, "alert", err) == -1)
+		return (-1);
 	return (alertsrc_parse(def, NULL, err));
 }
 

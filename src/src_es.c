@@ -273,18 +273,10 @@ es_validate(const struct json *def, const struct config *cfg,
 	    "cert_expiry_days", "ca_file", "alerts", NULL };
 	const struct config_source	*cs;
 	const char			*src;
-	size_t				 i;
 
 	/* Keys of other types are refused, not silently ignored. */
-	for (i = 0; foreign[i] != NULL; i++) {
-		if (json_get(def, foreign[i]) != NULL) {
-			snprintf(err->se_field, sizeof err->se_field, "%s",
-			    foreign[i]);
-			snprintf(err->se_message, sizeof err->se_message,
-			    "does not apply to type es");
-			return (-1);
-		}
-	}
+	if (src_refuse_keys(def, foreign, "es", err) == -1)
+		return (-1);
 	src = json_str(json_get(def, "source"));
 	if (src == NULL) {
 		snprintf(err->se_field, sizeof err->se_field, "source");

@@ -165,11 +165,8 @@ http_validate(const struct json *def, const struct config *cfg,
 	int64_t			 v;
 	size_t			 i;
 
-	for (i = 0; http_foreign[i] != NULL; i++) {
-		if (json_get(def, http_foreign[i]) != NULL)
-			return (http_fail(err, http_foreign[i],
-			    "does not apply to type http"));
-	}
+	if (src_refuse_keys(def, http_foreign, "http", err) == -1)
+		return (-1);
 	j = json_get(def, "result");
 	if (j != NULL && j->j_type != JSON_NULL && (json_str(j) == NULL ||
 	    strcmp(json_str(j), "fields") != 0))

@@ -98,13 +98,9 @@ prom_validate(const struct json *def, const struct config *cfg,
 	const struct config_source	*cs;
 	const struct json		*j;
 	const char			*src;
-	size_t				 i;
 
-	for (i = 0; prom_foreign[i] != NULL; i++) {
-		if (json_get(def, prom_foreign[i]) != NULL)
-			return (prom_fail(err, prom_foreign[i],
-			    "does not apply to type prometheus"));
-	}
+	if (src_refuse_keys(def, prom_foreign, "prometheus", err) == -1)
+		return (-1);
 	src = json_str(json_get(def, "source"));
 	if (src == NULL)
 		return (prom_fail(err, "source", "is required for type "

@@ -48,19 +48,7 @@ static int
 push_validate(const struct json *def, const struct config *cfg,
     struct search_err *err)
 {
-	size_t	 i;
-
-	for (i = 0; push_foreign[i] != NULL; i++) {
-		if (json_get(def, push_foreign[i]) != NULL) {
-			snprintf(err->se_field, sizeof err->se_field, "%s",
-			    push_foreign[i]);
-			snprintf(err->se_message, sizeof err->se_message,
-			    "does not apply to type push (its alerts come "
-			    "with POST /api/v1/push/ID)");
-			return (-1);
-		}
-	}
-	return (0);
+	return (src_refuse_keys(def, push_foreign, "push", err));
 }
 
 struct push_input *

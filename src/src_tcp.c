@@ -114,17 +114,9 @@ tcp_validate(const struct json *def, const struct config *cfg,
 	const struct json	*j;
 	const char		*host;
 	int64_t			 port;
-	size_t			 i;
 
-	for (i = 0; tcp_foreign[i] != NULL; i++) {
-		if (json_get(def, tcp_foreign[i]) != NULL) {
-			snprintf(err->se_field, sizeof err->se_field, "%s",
-			    tcp_foreign[i]);
-			snprintf(err->se_message, sizeof err->se_message,
-			    "does not apply to type tcp");
-			return (-1);
-		}
-	}
+	if (src_refuse_keys(def, tcp_foreign, "tcp", err) == -1)
+		return (-1);
 	j = json_get(def, "result");
 	if (j != NULL && j->j_type != JSON_NULL && (json_str(j) == NULL ||
 	    strcmp(json_str(j), "fields") != 0)) {
