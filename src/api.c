@@ -36,6 +36,7 @@
 #include "config.h"
 #include "httpc.h"
 #include "json.h"
+#include "lists.h"
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
@@ -1048,6 +1049,8 @@ api_healthz(struct api_call *c)
 	jgen_kint(g, "scheduler_lag_ms", sched_lag(env->ae_sched));
 	jgen_str(g, "sources");
 	sources_gen(g, re->re_sources);
+	jgen_str(g, "lists");
+	lists_gen(g, lists_current());
 	jgen_kstr(g, "version", env->ae_version);
 	yajl_gen_map_close(g);
 	api_send_gen(c->c_api, c->c_req, 200, g);

@@ -21,7 +21,8 @@
  *	failure_event_every 1h,
  *	api_max_body 1m, api_timeout 30s, no base_url, no instance (main
  *	uses the host name); source options: index *, date_field
- *	@timestamp, max_concurrency 32, timeout 60s, insecure no
+ *	@timestamp, max_concurrency 32, timeout 60s, insecure no; list
+ *	refresh 1h
  *
  * Limits: max_runs, max_alerts and max_concurrency 1 to 2147483647;
  * catch_up and shutdown_grace may be 0, job_retention, api_timeout and a
@@ -132,6 +133,7 @@ static void	set_api_max_body(struct config_parser *, int, char **);
 static void	set_api_timeout(struct config_parser *, int, char **);
 static void	set_base_url(struct config_parser *, int, char **);
 static void	set_instance(struct config_parser *, int, char **);
+static void	set_list(struct config_parser *, int, char **);
 
 static const struct config_directive config_directives[] = {
 	{ "listen",		1, 1,  K_411D,	 set_listen },
@@ -153,6 +155,7 @@ static const struct config_directive config_directives[] = {
 	{ "api_timeout",	1, 1,  K_411D,	 set_api_timeout },
 	{ "base_url",		1, 1,  K_411D,	 set_base_url },
 	{ "instance",		1, 1,  K_BOTH,	 set_instance },
+	{ "list",		3, 5,  K_411D,	 set_list },
 };
 
 
@@ -813,6 +816,68 @@ set_target(struct config_parser *p, int argc, char **argv)
 	free(what);
 }
 
+/* list NAME file PATH [refresh D], list NAME url URL [refresh D] */
+static void
+set_list(struct config_parser *p, int argc, char **argv)
+{
+	struct config		*c = p->p_cfg;
+	struct config_list	 cl;
+	char			*what;
+	size_t			 i;
+	int			 bad = 0;
+
+	memset(&cl, 0, sizeof cl);
+	cl.cl_refresh = CONFIG_LIST_REFRESH;
+	what = xprintf("list %s", argv[1]);
+	if (!config_name_ok(argv[1])) {
+		config_err(p, "list: bad name \"%s\" (use letters, digits, "
+		    "'-', '_' and '.')", argv[1]);
+		bad = 1;
+	}
+	for (i = 0; i < c->c_nlists; i++) {
+		if (strcmp(c->c_lists[i].cl_name, argv[1]) == 0) {
+			config_err(p, "%s: duplicate list name (first at "
+			    "line %d)", what, c->c_lists[i].cl_line);
+			bad = 1;
+			break;
+		}
+	}
+	if (strcmp(argv[2], "file") == 0) {
+		cl.cl_kind = LIST_FILE;
+		if (argv[3][0] == '\0') {
+			config_err(p, "%s: empty path", what);
+			bad = 1;
+		} else
+			cl.cl_where = xstrdup(argv[3]);
+	} else if (strcmp(argv[2], "url") == 0) {
+		cl.cl_kind = LIST_URL;
+		if (config_url(p, what, argv[3], &cl.cl_where) == -1)
+			bad = 1;
+	} else {
+		config_err(p, "%s: unknown list kind \"%s\" (want file or "
+		    "url)", what, argv[2]);
+		bad = 1;
+	}
+	if (argc == 5 || (argc == 6 && strcmp(argv[4], "refresh") != 0)) {
+		config_err(p, "%s: unexpected \"%s\" (want refresh "
+		    "DURATION)", what, argv[4]);
+		bad = 1;
+	} else if (argc == 6 && config_duration(p, what, argv[5], 1,
+	    &cl.cl_refresh) == -1)
+		bad = 1;
+	if (bad) {
+		free(cl.cl_where);
+		free(what);
+		return;
+	}
+	cl.cl_name = xstrdup(argv[1]);
+	cl.cl_line = p->p_line;
+	c->c_lists = xreallocarray(c->c_lists, c->c_nlists + 1,
+	    sizeof *c->c_lists);
+	c->c_lists[c->c_nlists++] = cl;
+	free(what);
+}
+
 /* searches_dir PATH */
 static void
 set_searches_dir(struct config_parser *p, int argc, char **argv)
@@ -1093,6 +1158,11 @@ config_free(struct config *c)
 		free(c->c_keys[i].ck_key);
 	}
 	free(c->c_keys);
+	for (i = 0; i < c->c_nlists; i++) {
+		free(c->c_lists[i].cl_name);
+		free(c->c_lists[i].cl_where);
+	}
+	free(c->c_lists);
 	free(c->c_path);
 	free(c->c_listen_host);
 	free(c->c_datadir);
@@ -1142,6 +1212,18 @@ config_target(const struct config *c, const char *name)
 	for (i = 0; i < c->c_ntargets; i++)
 		if (strcmp(c->c_targets[i].ct_name, name) == 0)
 			return (&c->c_targets[i]);
+	return (NULL);
+}
+
+/* Named list by name, or NULL. */
+const struct config_list *
+config_list(const struct config *c, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->c_nlists; i++)
+		if (strcmp(c->c_lists[i].cl_name, name) == 0)
+			return (&c->c_lists[i]);
 	return (NULL);
 }
 

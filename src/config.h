@@ -31,6 +31,7 @@
 #define CONFIG_API_MAX_BODY	(1024 * 1024)
 #define CONFIG_API_TIMEOUT	30		/* idle seconds */
 #define CONFIG_SHUTDOWN_GRACE	10		/* seconds */
+#define CONFIG_LIST_REFRESH	3600		/* seconds */
 
 enum config_kind {
 	CONFIG_411D,
@@ -83,6 +84,20 @@ struct config_target {
 	int			 ct_line;
 };
 
+enum list_kind {
+	LIST_FILE,
+	LIST_URL
+};
+
+/* list NAME file PATH|url URL [refresh D] */
+struct config_list {
+	char		*cl_name;
+	enum list_kind	 cl_kind;
+	char		*cl_where;		/* path or URL */
+	int64_t		 cl_refresh;		/* seconds */
+	int		 cl_line;
+};
+
 struct config_key {
 	char		*ck_name;
 	enum role	 ck_role;
@@ -111,6 +126,8 @@ struct config {
 	size_t			 c_ntargets;
 	struct config_key	*c_keys;
 	size_t			 c_nkeys;
+	struct config_list	*c_lists;
+	size_t			 c_nlists;
 	/* limits and behaviour */
 	int			 c_max_runs;
 	int			 c_max_alerts;
@@ -149,6 +166,8 @@ const struct config_source *config_source(const struct config *,
 /* Target by name, or NULL. */
 const struct config_target *config_target(const struct config *,
 		    const char *);
+/* Named list by name, or NULL. */
+const struct config_list *config_list(const struct config *, const char *);
 /* Option of a target by name, or NULL. */
 const char	*config_target_opt(const struct config_target *, const char *);
 /* Name of a role ("viewer"), and back (ROLE_NONE if unknown). */

@@ -7,6 +7,7 @@
  * SIGTERM/SIGINT: stop scheduling, let runs finish (shutdown_grace), give
  * the outbox a moment to reach Redis, then free everything in reverse.
  * SIGHUP: load the config again; a bad one is reported and ignored.
+ * Named lists are loaded after the HTTP client and re-read on SIGHUP.
  */
 #include "autoconf.h"
 
@@ -25,6 +26,7 @@
 #include "api.h"
 #include "config.h"
 #include "httpc.h"
+#include "lists.h"
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
@@ -49,6 +51,7 @@ struct main_ctx {
 	struct queue		*m_queue;
 	struct outbox		*m_outbox;
 	struct httpc		*m_httpc;
+	struct lists		*m_lists;
 	struct sources		*m_sources;
 	struct sched		*m_sched;
 	struct searches		*m_searches;
@@ -148,6 +151,7 @@ main_reload(struct main_ctx *m)
 	m->m_cfg = cfg;
 	m->m_env.re_cfg = cfg;
 	sources_reload(m->m_sources, cfg);
+	lists_reload(m->m_lists, cfg);
 	api_reload(m->m_api, cfg);
 	outbox_reload(m->m_outbox, cfg, cfg->c_base_url);
 	searches_reload(m->m_searches, cfg);
@@ -322,6 +326,7 @@ main(int argc, char *argv[])
 	m.m_outbox = outbox_new(m.m_base, m.m_store, m.m_queue, &oo);
 
 	m.m_httpc = httpc_new(m.m_base);
+	m.m_lists = lists_new(m.m_base, m.m_httpc, m.m_cfg);
 	m.m_sources = sources_new(m.m_cfg);
 	m.m_env.re_base = m.m_base;
 	m.m_env.re_cfg = m.m_cfg;
@@ -375,6 +380,7 @@ main(int argc, char *argv[])
 	queue_free(m.m_queue);
 	store_flush(m.m_store);
 	outbox_free(m.m_outbox);
+	lists_free(m.m_lists);
 	httpc_free(m.m_httpc);
 	store_close(m.m_store);
 	sources_free(m.m_sources);

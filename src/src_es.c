@@ -15,7 +15,8 @@
  * "filter", [from, to) in epoch milliseconds.  Each hit becomes a record
  * (the _source fields, flattened; "fields" values unwrapped when single)
  * with its event time taken from the date field, and goes to the run at
- * once.  Errors keep the cluster's own words: the root cause's reason of
+ * once.  In a query string, @NAME is replaced by the values of the named
+ * list (lists.h) when the run starts.  Errors keep the cluster's own words: the root cause's reason of
  * an error object, the string of a 406, the reason of a failed shard.
  */
 #include "autoconf.h"
@@ -32,6 +33,7 @@
 #include "httpc.h"
 #include "json.h"
 #include "jstream.h"
+#include "lists.h"
 #include "log.h"
 #include "record.h"
 #include "run.h"
@@ -68,6 +70,7 @@ struct es_run {
 	int				 e_use_pit;
 	int				 e_count_only;
 	char				*e_index;	/* dated pattern expanded */
+	char				*e_query;	/* @lists expanded */
 
 	/* "aggregation": terms (nested terms), a metric; borrowed */
 	const char			*e_agg_terms;	/* NULL: no aggregation */
@@ -321,6 +324,12 @@ es_validate(const struct json *def, const struct config *cfg,
 		    "is empty (use \"*\" to match everything)");
 		return (-1);
 	}
+	if (cfg != NULL && json_str(json_get(def, "query")) != NULL &&
+	    lists_check(cfg, json_str(json_get(def, "query")),
+	    err->se_message, sizeof err->se_message) == -1) {
+		snprintf(err->se_field, sizeof err->se_field, "query");
+		return (-1);
+	}
 	return (es_validate_agg(def, err));
 }
 
@@ -534,6 +543,17 @@ es_start(struct run *r, char *err, size_t errlen)
 		return (-1);
 	}
 	e->e_cs = e->e_ss->ss_cfg;
+	if (e->e_s->s_query != NULL) {
+		struct buf	 qb = BUF_INIT;
+
+		if (lists_expand(lists_current(), e->e_s->s_query, &qb, err,
+		    errlen) == -1) {
+			buf_free(&qb);
+			free(e);
+			return (-1);
+		}
+		e->e_query = buf_steal(&qb, NULL);
+	}
 	e->e_count_only = e->e_s->s_result != RESULT_FIELDS;
 	es_expand_index(e);
 	es_agg_setup(e);
@@ -784,6 +804,7 @@ es_free(struct es_run *e)
 	free(e->e_scroll);
 	free(e->e_after);
 	free(e->e_index);
+	free(e->e_query);
 	es_boundary_clear(e);
 	free(e);
 }
@@ -823,7 +844,7 @@ es_gen_query(struct es_run *e, yajl_gen g)
 		yajl_gen_map_open(g);
 		jgen_str(g, "query_string");
 		yajl_gen_map_open(g);
-		jgen_kstr(g, "query", e->e_s->s_query);
+		jgen_kstr(g, "query", e->e_query);
 		yajl_gen_map_close(g);
 		yajl_gen_map_close(g);
 	}
