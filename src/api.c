@@ -596,17 +596,64 @@ api_run_done(struct run *r, void *arg)
 	free(p);
 }
 
+/*
+ * Start a run of s over [from, to) whose result answers this request.
+ * Returns 0, or -1 after answering 503 (input is then still the caller's).
+ */
+static int
+api_start_run(struct api_call *c, struct search *s, int64_t from, int64_t to,
+    enum run_mode mode, void *input)
+{
+	struct api_pending_run	*p;
+	char			 err[256];
+
+	p = xcalloc(1, sizeof *p);
+	p->p_api = c->c_api;
+	p->p_req = c->c_req;
+	if (sched_run_now(c->c_api->a_env->ae_sched, s, from, to, mode, input,
+	    api_run_done, p, err, sizeof err) == -1) {
+		free(p);
+		api_error(c->c_api, c->c_req, 503, NULL, "%s", err);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Refuse (422, naming it) a member of obj that is not in keys (NULL-
+ * terminated); hint says what is expected.  Returns 0, or -1 after
+ * answering.
+ */
+static int
+api_only_keys(struct api_call *c, const struct json *obj,
+    const char *const *keys, const char *hint)
+{
+	size_t	 i, k;
+
+	for (i = 0; obj != NULL && i < obj->j_u.obj.n; i++) {
+		for (k = 0; keys[k] != NULL; k++)
+			if (strcmp(obj->j_u.obj.m[i].m_key, keys[k]) == 0)
+				break;
+		if (keys[k] == NULL) {
+			api_error(c->c_api, c->c_req, 422,
+			    obj->j_u.obj.m[i].m_key, "unknown field%s%s",
+			    hint != NULL ? " " : "", hint != NULL ? hint : "");
+			return (-1);
+		}
+	}
+	return (0);
+}
+
 /* POST /api/v1/searches/{id}/run */
 static void
 api_search_run(struct api_call *c, uint64_t id)
 {
-	struct api_pending_run	*p;
+	static const char *const run_keys[] = { "at", "dry_run", NULL };
 	struct search		*s;
 	struct json		*body;
 	const struct json	*dry;
 	int64_t			 end;
 	int			 answered, isdry = 0;
-	char			 err[256];
 
 	if (c->c_method != EVHTTP_REQ_POST) {
 		api_bad_method(c, "POST");
@@ -620,12 +667,6 @@ api_search_run(struct api_call *c, uint64_t id)
 	body = api_body(c, 1, &answered);
 	if (answered)
 		return;
-	if (body != NULL && body->j_type != JSON_OBJECT) {
-		api_error(c->c_api, c->c_req, 400, NULL,
-		    "the body must be an object {\"at\": TIME, \"dry_run\": BOOL}");
-		json_free(body);
-		return;
-	}
 	if (api_parse_at(c, json_get(body, "at"), &end) == -1) {
 		json_free(body);
 		return;
@@ -637,32 +678,14 @@ api_search_run(struct api_call *c, uint64_t id)
 		json_free(body);
 		return;
 	}
-	if (body != NULL) {
-		size_t i;
-
-		for (i = 0; i < body->j_u.obj.n; i++) {
-			const char *k = body->j_u.obj.m[i].m_key;
-
-			if (strcmp(k, "at") != 0 && strcmp(k, "dry_run") != 0) {
-				api_error(c->c_api, c->c_req, 422, k,
-				    "unknown field");
-				json_free(body);
-				return;
-			}
-		}
+	if (api_only_keys(c, body, run_keys, NULL) == -1) {
+		json_free(body);
+		return;
 	}
 	json_free(body);
 	end -= s->s_delay * 1000;
-	p = xcalloc(1, sizeof *p);
-	p->p_api = c->c_api;
-	p->p_req = c->c_req;
-	if (sched_run_now(c->c_api->a_env->ae_sched, s, end - s->s_range * 1000,
-	    end, isdry ? RUN_DRY : RUN_MANUAL, NULL, api_run_done, p, err,
-	    sizeof err) == -1) {
-		free(p);
-		api_error(c->c_api, c->c_req, 503, NULL, "%s", err);
-		return;
-	}
+	(void)api_start_run(c, s, end - s->s_range * 1000, end,
+	    isdry ? RUN_DRY : RUN_MANUAL, NULL);
 }
 
 /*
@@ -672,15 +695,13 @@ api_search_run(struct api_call *c, uint64_t id)
 static void
 api_searches_test(struct api_call *c)
 {
-	struct api_pending_run	*p;
+	static const char *const test_keys[] = { "search", "at", NULL };
 	struct search_err	 serr;
 	struct search		*s;
 	struct json		*body;
 	const struct json	*def;
 	int64_t			 end;
 	int			 answered;
-	char			 err[256];
-	size_t			 i;
 
 	if (c->c_method != EVHTTP_REQ_POST) {
 		api_bad_method(c, "POST");
@@ -696,16 +717,10 @@ api_searches_test(struct api_call *c)
 			json_free(body);
 			return;
 		}
-		for (i = 0; i < body->j_u.obj.n; i++) {
-			const char *k = body->j_u.obj.m[i].m_key;
-
-			if (strcmp(k, "search") != 0 && strcmp(k, "at") != 0) {
-				api_error(c->c_api, c->c_req, 422, k,
-				    "unknown field (send {\"search\": ..., "
-				    "\"at\": ...} or a bare definition)");
-				json_free(body);
-				return;
-			}
+		if (api_only_keys(c, body, test_keys, "(send {\"search\": "
+		    "..., \"at\": ...} or a bare definition)") == -1) {
+			json_free(body);
+			return;
 		}
 		if (api_parse_at(c, json_get(body, "at"), &end) == -1) {
 			json_free(body);
@@ -721,14 +736,8 @@ api_searches_test(struct api_call *c)
 		return;
 	}
 	end -= s->s_delay * 1000;
-	p = xcalloc(1, sizeof *p);
-	p->p_api = c->c_api;
-	p->p_req = c->c_req;
-	if (sched_run_now(c->c_api->a_env->ae_sched, s, end - s->s_range * 1000,
-	    end, RUN_DRY, NULL, api_run_done, p, err, sizeof err) == -1) {
-		free(p);
-		api_error(c->c_api, c->c_req, 503, NULL, "%s", err);
-	}
+	(void)api_start_run(c, s, end - s->s_range * 1000, end, RUN_DRY,
+	    NULL);
 	search_unref(s);
 }
 
@@ -740,7 +749,6 @@ api_searches_test(struct api_call *c)
 static void
 api_push(struct api_call *c, uint64_t id)
 {
-	struct api_pending_run	*p;
 	struct push_input	*pi;
 	struct search		*s;
 	struct record		*rec;
@@ -842,15 +850,8 @@ api_push(struct api_call *c, uint64_t id)
 		push_input_add(pi, rec);
 	}
 	json_free(body);
-	p = xcalloc(1, sizeof *p);
-	p->p_api = c->c_api;
-	p->p_req = c->c_req;
-	if (sched_run_now(c->c_api->a_env->ae_sched, s, now, now, RUN_PUSH,
-	    pi, api_run_done, p, msg, sizeof msg) == -1) {
+	if (api_start_run(c, s, now, now, RUN_PUSH, pi) == -1)
 		push_input_free(pi);
-		free(p);
-		api_error(c->c_api, c->c_req, 503, NULL, "%s", msg);
-	}
 	return;
 
 bad_item:

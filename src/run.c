@@ -250,28 +250,6 @@ run_keep(struct run *r, struct alert *a)
 	r->r_alerts[r->r_nalerts++] = a;
 }
 
-/* Append n bytes of s to b, percent-encoding all but unreserved and '*'. */
-static void
-run_url_part(struct buf *b, const char *s, size_t n)
-{
-	static const char	 hex[] = "0123456789ABCDEF";
-	unsigned char		 c;
-	size_t			 i;
-
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-		    c == '.' || c == '~' || c == '*')
-			buf_addc(b, (char)c);
-		else {
-			buf_addc(b, '%');
-			buf_addc(b, hex[c >> 4]);
-			buf_addc(b, hex[c & 15]);
-		}
-	}
-}
-
 /*
  * A link to the document in Kibana / OpenSearch Dashboards, if set up and
  * the driver gave none.
@@ -294,11 +272,11 @@ run_set_url(struct run *r, struct alert *a)
 	pattern = r->r_search->s_index != NULL ? r->r_search->s_index :
 	    cs->cs_index;
 	buf_printf(&b, "%s/app/discover#/doc/", cs->cs_link_url);
-	run_url_part(&b, pattern, strlen(pattern));
+	util_urlencode(&b, pattern, strlen(pattern), "*");
 	buf_addc(&b, '/');
-	run_url_part(&b, a->a_source_id, slash - a->a_source_id);
+	util_urlencode(&b, a->a_source_id, slash - a->a_source_id, "*");
 	buf_adds(&b, "?id=");
-	run_url_part(&b, slash + 1, strlen(slash + 1));
+	util_urlencode(&b, slash + 1, strlen(slash + 1), "*");
 	a->a_source_url = buf_steal(&b, NULL);
 }
 

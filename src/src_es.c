@@ -333,18 +333,6 @@ es_validate(const struct json *def, const struct config *cfg,
 	return (es_validate_agg(def, err));
 }
 
-/* Append s to b, percent-encoding what does not belong in a path. */
-static void
-es_urlencode(struct buf *b, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (isalnum((unsigned char)*s) || strchr("-_.*,:+", *s) != NULL)
-			buf_addc(b, *s);
-		else
-			buf_printf(b, "%%%02X", (unsigned char)*s);
-	}
-}
-
 /* The index pattern of the run, as given. */
 static const char *
 es_index_given(const struct es_run *e)
@@ -986,7 +974,7 @@ es_search_page(struct es_run *e)
 		if (e->e_use_pit) {
 			e->e_phase = ES_PIT_OPEN;
 			buf_addc(&path, '/');
-			es_urlencode(&path, es_index(e));
+			util_urlencode(&path, es_index(e), strlen(es_index(e)), "*,:+");
 			buf_adds(&path, "/_pit?keep_alive=" ES_KEEP_ALIVE);
 			if (es_lenient(e))
 				buf_adds(&path, "&ignore_unavailable=true");
@@ -1012,7 +1000,7 @@ es_search_page(struct es_run *e)
 		buf_adds(&path, "/_search");
 	else {
 		buf_addc(&path, '/');
-		es_urlencode(&path, es_index(e));
+		util_urlencode(&path, es_index(e), strlen(es_index(e)), "*,:+");
 		buf_adds(&path, "/_search");
 		if (es_lenient(e))
 			buf_adds(&path, "?ignore_unavailable=true"

@@ -166,18 +166,6 @@ prom_end(struct prom_run *p, const char *error, int retryable,
 	free(ra);
 }
 
-/* Append s form-encoded (application/x-www-form-urlencoded). */
-static void
-prom_formenc(struct buf *b, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (isalnum((unsigned char)*s) || strchr("-_.~", *s) != NULL)
-			buf_addc(b, *s);
-		else
-			buf_printf(b, "%%%02X", (unsigned char)*s);
-	}
-}
-
 /* Seconds (float text) to ms; returns 0 or -1. */
 static int
 prom_time_ms(const char *s, int64_t *ms)
@@ -464,6 +452,7 @@ prom_start(struct run *r, char *err, size_t errlen)
 	struct prom_run		*p;
 	struct buf		 body = BUF_INIT;
 	char			*url, *b;
+	const char		*q;
 	size_t			 len;
 	int64_t			 to;
 
@@ -480,7 +469,8 @@ prom_start(struct run *r, char *err, size_t errlen)
 
 	to = run_to(r);
 	buf_adds(&body, "query=");
-	prom_formenc(&body, p->p_s->s_query != NULL ? p->p_s->s_query : "");
+	q = p->p_s->s_query != NULL ? p->p_s->s_query : "";
+	util_urlencode(&body, q, strlen(q), NULL);	/* form-encoded */
 	buf_printf(&body, "&time=%lld.%03lld", (long long)(to / 1000),
 	    (long long)(to % 1000));
 	if (p->p_s->s_timeout > 0)

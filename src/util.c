@@ -509,3 +509,23 @@ util_secure_equal(const char *a, const char *b)
 	util_sha256(b, strlen(b), hb);
 	return (CRYPTO_memcmp(ha, hb, sizeof ha) == 0);
 }
+
+void
+util_urlencode(struct buf *b, const char *s, size_t n, const char *keep)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	unsigned char		 c;
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (isalnum(c) || (c != '\0' && (strchr("-_.~", c) != NULL ||
+		    (keep != NULL && strchr(keep, c) != NULL))))
+			buf_addc(b, (char)c);
+		else {
+			buf_addc(b, '%');
+			buf_addc(b, hex[c >> 4]);
+			buf_addc(b, hex[c & 15]);
+		}
+	}
+}

@@ -9,6 +9,8 @@
 
 struct buf;
 
+struct buf;
+
 #define UTIL_TIMELEN	32	/* room for an RFC 3339 time with ms */
 
 /* Current wall-clock time in ms since the epoch (plus the test offset). */
@@ -75,5 +77,11 @@ void	 util_hex(const uint8_t *, size_t, char *);
 void	 util_sha256(const void *, size_t, uint8_t [32]);
 /* Compare two strings in time independent of where they differ. */
 int	 util_secure_equal(const char *, const char *);
+
+/*
+ * Append n bytes of s to b percent-encoded: letters, digits, "-_.~" and
+ * the characters of keep stay as they are, every other byte becomes %XX.
+ */
+void	 util_urlencode(struct buf *, const char *, size_t, const char *);
 
 #endif
