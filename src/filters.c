@@ -1,0 +1,19 @@
+/*
+ * filters.c -- the table of filter types.
+ *
+ * One line per type; the order is the order names are listed in errors.
+ */
+#include "autoconf.h"
+
+#include <stddef.h>
+
+#include "filter.h"
+
+extern const struct filter_ops filter_dedupe_ops;
+extern const struct filter_ops filter_throttle_ops;
+
+const struct filter_ops *const filter_types[] = {
+	&filter_dedupe_ops,
+	&filter_throttle_ops,
+	NULL
+};
