@@ -59,7 +59,9 @@ static const char *search_keys[] = {
 	"host", "port", "url", "method", "expect_status", "match",
 	"max_latency", "cert_expiry_days", "ca_file",
 	/* alert */
-	"alerts", NULL
+	"alerts",
+	/* graphite */
+	"above", "below", NULL
 };
 static const char *search_server_keys[] = {
 	"id", "created", "updated", "version", "origin", "status",

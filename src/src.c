@@ -15,6 +15,7 @@ static const struct src_ops *src_drivers[] = {
 	&src_http_ops,
 	&src_tcp_ops,
 	&src_prom_ops,
+	&src_graphite_ops,
 	&src_push_ops,
 	&src_alert_ops,
 	NULL

@@ -58,5 +58,6 @@ void		 push_input_free(struct push_input *);
 extern const struct src_ops src_http_ops;
 extern const struct src_ops src_tcp_ops;
 extern const struct src_ops src_prom_ops;
+extern const struct src_ops src_graphite_ops;
 
 #endif
