@@ -36,13 +36,17 @@ struct dedupe {
 
 static int	dedupe_validate(const struct json *, const char *,
 		    struct search_err *);
-static void	*dedupe_new(const struct json *, int64_t);
+static void	*dedupe_new(const struct json *, const struct filter_env *);
 static enum filter_verdict dedupe_record(void *, struct fstate *, uint16_t,
 		    struct record *, const char **);
 static void	dedupe_free(void *);
 
 const struct filter_ops filter_dedupe_ops = {
-	"dedupe", dedupe_validate, dedupe_new, dedupe_record, dedupe_free
+	.fo_name = "dedupe",
+	.fo_validate = dedupe_validate,
+	.fo_new = dedupe_new,
+	.fo_record = dedupe_record,
+	.fo_free = dedupe_free
 };
 
 /* Fill err with field.sub and a message; returns -1. */
@@ -56,6 +60,8 @@ dedupe_fail(struct search_err *err, const char *field, const char *sub,
 	return (-1);
 }
 
+static const char *const dedupe_options[] = { "key", "within", NULL };
+
 /* Check the options. */
 static int
 dedupe_validate(const struct json *f, const char *field,
@@ -66,14 +72,8 @@ dedupe_validate(const struct json *f, const char *field,
 	int64_t			 v;
 	size_t			 i;
 
-	for (i = 0; i < f->j_u.obj.n; i++) {
-		const char *name = f->j_u.obj.m[i].m_key;
-
-		if (strcmp(name, "type") != 0 && strcmp(name, "key") != 0 &&
-		    strcmp(name, "within") != 0)
-			return (dedupe_fail(err, field, name,
-			    "unknown option (options: key, within)"));
-	}
+	if (filter_check_options(f, field, "dedupe", dedupe_options, err) == -1)
+		return (-1);
 	k = json_get(f, "key");
 	if (k != NULL) {
 		if (k->j_type != JSON_ARRAY || json_len(k) == 0 ||
@@ -104,8 +104,9 @@ dedupe_validate(const struct json *f, const char *field,
 
 /* An instance from validated options. */
 static void *
-dedupe_new(const struct json *f, int64_t now)
+dedupe_new(const struct json *f, const struct filter_env *env)
 {
+	int64_t			 now = env->fe_now;
 	struct dedupe		*d;
 	const struct json	*k, *w;
 	const char		*e;

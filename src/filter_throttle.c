@@ -34,14 +34,17 @@ struct throttle {
 
 static int	throttle_validate(const struct json *, const char *,
 		    struct search_err *);
-static void	*throttle_new(const struct json *, int64_t);
+static void	*throttle_new(const struct json *, const struct filter_env *);
 static enum filter_verdict throttle_record(void *, struct fstate *, uint16_t,
 		    struct record *, const char **);
 static void	throttle_free(void *);
 
 const struct filter_ops filter_throttle_ops = {
-	"throttle", throttle_validate, throttle_new, throttle_record,
-	throttle_free
+	.fo_name = "throttle",
+	.fo_validate = throttle_validate,
+	.fo_new = throttle_new,
+	.fo_record = throttle_record,
+	.fo_free = throttle_free
 };
 
 /* Fill err with field.sub and a message; returns -1. */
@@ -56,6 +59,8 @@ throttle_fail(struct search_err *err, const char *field, const char *sub,
 	return (-1);
 }
 
+static const char *const throttle_options[] = { "count", "per", "key", NULL };
+
 /* Check the options. */
 static int
 throttle_validate(const struct json *f, const char *field,
@@ -66,14 +71,8 @@ throttle_validate(const struct json *f, const char *field,
 	int64_t			 v;
 	size_t			 i;
 
-	for (i = 0; i < f->j_u.obj.n; i++) {
-		const char *name = f->j_u.obj.m[i].m_key;
-
-		if (strcmp(name, "type") != 0 && strcmp(name, "count") != 0 &&
-		    strcmp(name, "per") != 0 && strcmp(name, "key") != 0)
-			return (throttle_fail(err, field, name,
-			    "unknown option (options: count, per, key)"));
-	}
+	if (filter_check_options(f, field, "throttle", throttle_options, err) == -1)
+		return (-1);
 	c = json_get(f, "count");
 	if (c == NULL)
 		return (throttle_fail(err, field, "count", "is required"));
@@ -109,8 +108,9 @@ throttle_validate(const struct json *f, const char *field,
 
 /* An instance from validated options. */
 static void *
-throttle_new(const struct json *f, int64_t now)
+throttle_new(const struct json *f, const struct filter_env *env)
 {
+	int64_t			 now = env->fe_now;
 	struct throttle		*t;
 	const struct json	*p, *k;
 	const char		*e;

@@ -88,8 +88,11 @@ struct run {
 
 static void	run_timeout_cb(evutil_socket_t, short, void *);
 static void	run_defer_cb(evutil_socket_t, short, void *);
-static void	run_trace_cb(void *, size_t, const char *, const char *,
-		    const char *);
+static void	run_trace_cb(void *, long, size_t, const char *,
+		    const char *, const char *);
+static void	run_batch_done(void *, struct filter_batch *);
+static void	run_conclude(struct run *);
+static void	run_alert_record(struct run *, struct record *);
 static int	run_apply(struct store_txn *, void *);
 static void	run_committed(void *, int, const char *);
 static void	run_complete(struct run *);
@@ -149,6 +152,7 @@ void
 run_start(struct run *r, run_done_cb done, void *arg)
 {
 	const struct config_source	*cs;
+	struct filter_env		 fe;
 	struct timeval			 tv;
 	int64_t				 timeout;
 	char				 err[256];
@@ -158,7 +162,16 @@ run_start(struct run *r, run_done_cb done, void *arg)
 	r->r_state = RUN_RUNNING;
 	r->r_started = r->r_now = util_now_ms();
 	r->r_defer = evtimer_new(r->r_env->re_base, run_defer_cb, r);
-	r->r_chain = filter_chain_new(r->r_search, r->r_now);
+	memset(&fe, 0, sizeof fe);
+	fe.fe_base = r->r_env->re_base;
+	fe.fe_dns = r->r_env->re_dns;
+	fe.fe_now = r->r_now;
+	fe.fe_search = r->r_search->s_id;
+	fe.fe_updated = r->r_search->s_updated;
+	fe.fe_from = r->r_from;
+	fe.fe_to = r->r_to;
+	fe.fe_dry = r->r_mode == RUN_DRY;
+	r->r_chain = filter_chain_new(r->r_search, &fe);
 	r->r_fstate = fstate_new(r->r_env->re_store, r->r_search->s_id);
 
 	timeout = r->r_search->s_timeout;
@@ -211,8 +224,8 @@ run_abort(struct run *r, const char *reason)
 
 /* Dry-run trace: one JSON entry per filter decision. */
 static void
-run_trace_cb(void *arg, size_t pos, const char *type, const char *action,
-    const char *why)
+run_trace_cb(void *arg, long rec, size_t pos, const char *type,
+    const char *action, const char *why)
 {
 	struct run	*r = arg;
 	yajl_gen	 g;
@@ -223,7 +236,11 @@ run_trace_cb(void *arg, size_t pos, const char *type, const char *action,
 	}
 	g = jgen_new();
 	yajl_gen_map_open(g);
-	jgen_kint(g, "record", (int64_t)r->r_hits - 1);
+	jgen_str(g, "record");
+	if (rec >= 0)
+		jgen_int(g, rec);
+	else
+		jgen_null(g);
 	jgen_kint(g, "filter", (int64_t)pos);
 	jgen_kstr(g, "type", type);
 	jgen_kstr(g, "action", action);
@@ -304,8 +321,14 @@ run_record(struct run *r, struct record *rec)
 		/* Keep reading: the window is processed whole and counted. */
 		return (0);
 	}
-	if (filter_chain_record(r->r_chain, r->r_fstate, rec,
-	    r->r_mode == RUN_DRY ? run_trace_cb : NULL, r) == FILTER_DROP) {
+	switch (filter_chain_record(r->r_chain, r->r_fstate, rec,
+	    r->r_mode == RUN_DRY ? run_trace_cb : NULL, r)) {
+	case FILTER_HELD:
+		/* The chain has it, for a filter on the whole run. */
+		return (0);
+	case FILTER_KEEP:
+		break;
+	default:
 		r->r_dropped++;
 		if (r->r_env->re_metrics != NULL)
 			r->r_env->re_metrics->m_dropped++;
@@ -340,26 +363,49 @@ static void
 run_count_alert(struct run *r, uint64_t count)
 {
 	struct record	*rec;
-	struct alert	*a;
-	char		 content[64];
 
 	rec = record_new();
 	record_add_int(rec, "count", (int64_t)count);
 	rec->r_time = r->r_to;
-	if (filter_chain_record(r->r_chain, r->r_fstate, rec,
-	    r->r_mode == RUN_DRY ? run_trace_cb : NULL, r) == FILTER_DROP) {
+	switch (filter_chain_record(r->r_chain, r->r_fstate, rec,
+	    r->r_mode == RUN_DRY ? run_trace_cb : NULL, r)) {
+	case FILTER_HELD:
+		return;
+	case FILTER_KEEP:
+		run_alert_record(r, rec);
+		break;
+	default:
 		r->r_dropped++;
-		record_free(rec);
+		break;
+	}
+	record_free(rec);
+}
+
+/*
+ * The alert of a record that passed the whole chain (not taken); the cap
+ * applies.  A count search's alert carries the count alone.
+ */
+static void
+run_alert_record(struct run *r, struct record *rec)
+{
+	struct alert	*a;
+	char		 content[64];
+	uint64_t	 count;
+
+	if (r->r_nalerts >= (size_t)r->r_search->s_max_alerts) {
+		r->r_truncated = 1;
+		r->r_not_alerted++;
 		return;
 	}
 	a = alert_from_record(r->r_search, rec, r->r_now);
-	record_free(rec);
-	free(a->a_content);
-	a->a_content_len = snprintf(content, sizeof content,
-	    "{\"count\":%llu}", (unsigned long long)count);
-	a->a_content = xstrdup(content);
-	a->a_count = count;
-	alert_hash(a);
+	if (r->r_search->s_result != RESULT_FIELDS) {
+		count = r->r_total_known ? r->r_total : r->r_hits;
+		free(a->a_content);
+		a->a_content_len = snprintf(content, sizeof content,
+		    "{\"count\":%llu}", (unsigned long long)count);
+		a->a_content = xstrdup(content);
+		a->a_count = count;
+	}
 	run_keep(r, a);
 }
 
@@ -420,25 +466,73 @@ run_finish(struct run *r, const char *error, int retryable,
 		for (i = 0; i < r->r_nalerts; i++)
 			alert_free(r->r_alerts[i]);
 		r->r_nalerts = 0;
-	} else {
-		r->r_state = RUN_SUCCEEDED;
-		count = r->r_total_known ? r->r_total : r->r_hits;
-		r->r_threshold_met = search_threshold_ok(r->r_search,
-		    (double)count);
-		if (!r->r_threshold_met) {
-			for (i = 0; i < r->r_nalerts; i++)
-				alert_free(r->r_alerts[i]);
-			r->r_nalerts = 0;
-			r->r_truncated = 0;
-		} else if (r->r_search->s_result != RESULT_FIELDS)
-			run_count_alert(r, count);
-		else {
-			/* Hashed only now: most runs keep no alert. */
-			for (i = 0; i < r->r_nalerts; i++)
-				alert_hash(r->r_alerts[i]);
-			if (r->r_truncated)
-				run_truncation_alert(r);
+		run_conclude(r);
+		return;
+	}
+	r->r_state = RUN_SUCCEEDED;
+	count = r->r_total_known ? r->r_total : r->r_hits;
+	r->r_threshold_met = search_threshold_ok(r->r_search, (double)count);
+	if (!r->r_threshold_met) {
+		for (i = 0; i < r->r_nalerts; i++)
+			alert_free(r->r_alerts[i]);
+		r->r_nalerts = 0;
+		r->r_truncated = 0;
+		run_conclude(r);
+		return;
+	}
+	if (r->r_search->s_result != RESULT_FIELDS)
+		run_count_alert(r, count);
+	if (filter_chain_has_batch(r->r_chain)) {
+		/* The filters on the whole run; then run_batch_done. */
+		filter_chain_finish(r->r_chain, r->r_fstate,
+		    r->r_mode == RUN_DRY ? run_trace_cb : NULL, r,
+		    run_batch_done, r);
+		return;
+	}
+	run_conclude(r);
+}
+
+/* The batch filters are done: what passed them becomes alerts. */
+static void
+run_batch_done(void *arg, struct filter_batch *b)
+{
+	struct run	*r = arg;
+	size_t		 i;
+
+	for (i = 0; i < b->fb_n; i++)
+		run_alert_record(r, b->fb_recs[i]);
+	filter_batch_clear(b);
+	run_conclude(r);
+}
+
+/* The end of a run's work: warnings, hashes, then the commit. */
+static void
+run_conclude(struct run *r)
+{
+	const char	*first;
+	uint64_t	 n;
+	size_t		 i;
+	char		 msg[640];
+
+	r->r_finished = util_now_ms();
+	if (r->r_state == RUN_SUCCEEDED) {
+		if ((n = filter_chain_errors(r->r_chain, &first)) > 0) {
+			snprintf(msg, sizeof msg, "%llu filter error%s; the "
+			    "first: %s", (unsigned long long)n,
+			    n == 1 ? "" : "s", first);
+			run_warn(r, msg);
 		}
+		if ((n = filter_chain_overflow(r->r_chain)) > 0) {
+			snprintf(msg, sizeof msg, "%llu records past the "
+			    "batch filters' limit were dropped",
+			    (unsigned long long)n);
+			run_warn(r, msg);
+		}
+		/* Hashed only now: most runs keep no alert. */
+		for (i = 0; i < r->r_nalerts; i++)
+			alert_hash(r->r_alerts[i]);
+		if (r->r_truncated)
+			run_truncation_alert(r);
 	}
 	if (r->r_mode == RUN_DRY) {
 		event_active(r->r_defer, EV_TIMEOUT, 0);

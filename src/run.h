@@ -57,6 +57,7 @@ struct run_env {
 	struct metrics		*re_metrics;
 	struct sources		*re_sources;
 	struct sched		*re_sched;
+	struct evdns_base	*re_dns;	/* for filters; may be NULL */
 };
 
 /* The run is over (committed, or failed to commit); the callee frees it. */

@@ -27,6 +27,7 @@
 /* What a trace callback saw last. */
 struct trace {
 	int	 calls;
+	long	 rec;
 	size_t	 pos;
 	char	 type[32];
 	char	 what[32];
@@ -34,16 +35,30 @@ struct trace {
 };
 
 static void
-trace_cb(void *arg, size_t pos, const char *type, const char *what,
-    const char *why)
+trace_cb(void *arg, long rec, size_t pos, const char *type,
+    const char *what, const char *why)
 {
 	struct trace	*t = arg;
 
 	t->calls++;
+	t->rec = rec;
 	t->pos = pos;
 	snprintf(t->type, sizeof t->type, "%s", type);
 	snprintf(t->what, sizeof t->what, "%s", what);
 	snprintf(t->why, sizeof t->why, "%s", why);
+}
+
+/* The chain of s for a run at now (ms). */
+static struct filter_chain *
+chain_at(const struct search *s, int64_t now)
+{
+	struct filter_env	 fe;
+
+	memset(&fe, 0, sizeof fe);
+	fe.fe_now = now;
+	fe.fe_search = s->s_id;
+	fe.fe_updated = s->s_updated;
+	return (filter_chain_new(s, &fe));
 }
 
 /* A JSON tree from text. */
@@ -215,7 +230,7 @@ test_dedupe_key(void)
 
 	s = mksearch("[{\"type\":\"dedupe\",\"key\":[\"src\"],\"within\":"
 	    "\"1h\"}]", 1);
-	fc = filter_chain_new(s, T0 + 2 * HOUR_MS);
+	fc = chain_at(s, T0 + 2 * HOUR_MS);
 	fs = fstate_new(NULL, s->s_id);
 
 	memset(&t, 0, sizeof t);
@@ -271,7 +286,7 @@ test_dedupe_key(void)
 
 	/* Two key fields. */
 	s = mksearch("[{\"type\":\"dedupe\",\"key\":[\"a\",\"b\"]}]", 2);
-	fc = filter_chain_new(s, T0);
+	fc = chain_at(s, T0);
 	fs = fstate_new(NULL, s->s_id);
 	ok(pass(fc, fs, rec(T0, "a", "1", "b", "2", NULL), NULL) ==
 	    FILTER_KEEP, "a=1 b=2 passes");
@@ -297,7 +312,7 @@ test_dedupe_content(void)
 	struct record		*r;
 
 	s = mksearch("[{\"type\":\"dedupe\",\"within\":\"10m\"}]", 3);
-	fc = filter_chain_new(s, T0);
+	fc = chain_at(s, T0);
 	fs = fstate_new(NULL, s->s_id);
 	ok(pass(fc, fs, rec(T0, "a", "1", "b", "x", NULL), NULL) ==
 	    FILTER_KEEP, "content passes");
@@ -341,7 +356,7 @@ test_throttle(void)
 
 	s = mksearch("[{\"type\":\"throttle\",\"count\":3,\"per\":\"1h\"}]",
 	    4);
-	fc = filter_chain_new(s, T0);
+	fc = chain_at(s, T0);
 	fs = fstate_new(NULL, s->s_id);
 	kept = 0;
 	for (i = 0; i < 5; i++)
@@ -386,7 +401,7 @@ test_throttle(void)
 	/* Per key. */
 	s = mksearch("[{\"type\":\"throttle\",\"count\":1,\"per\":3600,"
 	    "\"key\":[\"host\"]}]", 5);
-	fc = filter_chain_new(s, T0);
+	fc = chain_at(s, T0);
 	fs = fstate_new(NULL, s->s_id);
 	ok(pass(fc, fs, rec(T0, "host", "a", NULL), NULL) == FILTER_KEEP,
 	    "host a passes");
@@ -416,7 +431,7 @@ test_chain(void)
 
 	s = mksearch("[{\"type\":\"dedupe\",\"key\":[\"id\"]},{\"type\":"
 	    "\"throttle\",\"count\":2,\"per\":\"1d\"}]", 6);
-	fc = filter_chain_new(s, T0);
+	fc = chain_at(s, T0);
 	fs = fstate_new(NULL, s->s_id);
 	memset(&t, 0, sizeof t);
 	ok(pass(fc, fs, rec(T0, "id", "1", NULL), &t) == FILTER_KEEP,
@@ -437,7 +452,7 @@ test_chain(void)
 	search_unref(s);
 	/* The same state with the dedupe alone: 3 was never remembered. */
 	s = mksearch("[{\"type\":\"dedupe\",\"key\":[\"id\"]}]", 6);
-	fc = filter_chain_new(s, T0);
+	fc = chain_at(s, T0);
 	ok(pass(fc, fs, rec(T0, "id", "3", NULL), NULL) == FILTER_KEEP,
 	    "3 passes the dedupe afterwards");
 	fstate_free(fs);
@@ -446,7 +461,7 @@ test_chain(void)
 
 	/* A search without filters keeps everything. */
 	s = mksearch("null", 7);
-	fc = filter_chain_new(s, T0);
+	fc = chain_at(s, T0);
 	fs = fstate_new(NULL, s->s_id);
 	ok(pass(fc, fs, rec(T0, "a", "1", NULL), NULL) == FILTER_KEEP &&
 	    pass(fc, fs, rec(T0, "a", "1", NULL), NULL) == FILTER_KEEP,
@@ -509,7 +524,7 @@ test_persist(void)
 	fstate_free(fs);
 
 	/* Run 1: committed. */
-	fc = filter_chain_new(s, T0);
+	fc = chain_at(s, T0);
 	fs = fstate_new(st, 77);
 	ok(pass(fc, fs, rec(T0, "src", "a", NULL), NULL) == FILTER_KEEP &&
 	    pass(fc, fs, rec(T0, "src", "a", NULL), NULL) == FILTER_DROP,
@@ -521,7 +536,7 @@ test_persist(void)
 	filter_chain_free(fc);
 
 	/* Run 2: a dry run, never committed. */
-	fc = filter_chain_new(s, T0);
+	fc = chain_at(s, T0);
 	fs = fstate_new(st, 77);
 	ok(pass(fc, fs, rec(T0 + MIN_MS, "src", "b", NULL), NULL) ==
 	    FILTER_KEEP, "run 2 (not committed): b passes");
@@ -531,7 +546,7 @@ test_persist(void)
 
 	/* Restart. */
 	st = open_store(base, dir);
-	fc = filter_chain_new(s, T0 + 5 * MIN_MS);
+	fc = chain_at(s, T0 + 5 * MIN_MS);
 	fs = fstate_new(st, 77);
 	ok(pass(fc, fs, rec(T0 + 5 * MIN_MS, "src", "a", NULL), NULL) ==
 	    FILTER_DROP, "after a restart a is still a duplicate");
@@ -555,7 +570,7 @@ test_persist(void)
 
 	/* Replay after a second restart decides the same way. */
 	st = open_store(base, dir);
-	fc = filter_chain_new(s, T0 + 2 * HOUR_MS);
+	fc = chain_at(s, T0 + 2 * HOUR_MS);
 	fs = fstate_new(st, 77);
 	ok(pass(fc, fs, rec(T0 + 10 * MIN_MS, "src", "b", NULL), NULL) ==
 	    FILTER_DROP, "b kept by run 3 is now a duplicate");
