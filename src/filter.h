@@ -40,6 +40,7 @@ struct filter_env {
 	struct evdns_base	*fe_dns;	/* NULL: no resolver */
 	int64_t			 fe_now;	/* ms, the run's clock */
 	uint64_t		 fe_search;	/* search id */
+	int64_t			 fe_created;	/* ms, the search's */
 	int64_t			 fe_updated;	/* ms, the search version's */
 	int64_t			 fe_from;	/* ms, the run's window */
 	int64_t			 fe_to;

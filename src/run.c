@@ -167,6 +167,7 @@ run_start(struct run *r, run_done_cb done, void *arg)
 	fe.fe_dns = r->r_env->re_dns;
 	fe.fe_now = r->r_now;
 	fe.fe_search = r->r_search->s_id;
+	fe.fe_created = r->r_search->s_created;
 	fe.fe_updated = r->r_search->s_updated;
 	fe.fe_from = r->r_from;
 	fe.fe_to = r->r_to;

@@ -57,6 +57,7 @@ chain_at(const struct search *s, int64_t now)
 	memset(&fe, 0, sizeof fe);
 	fe.fe_now = now;
 	fe.fe_search = s->s_id;
+	fe.fe_created = s->s_created;
 	fe.fe_updated = s->s_updated;
 	return (filter_chain_new(s, &fe));
 }
