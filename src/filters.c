@@ -11,9 +11,11 @@
 
 extern const struct filter_ops filter_dedupe_ops;
 extern const struct filter_ops filter_throttle_ops;
+extern const struct filter_ops filter_spike_ops;
 
 const struct filter_ops *const filter_types[] = {
 	&filter_dedupe_ops,
 	&filter_throttle_ops,
+	&filter_spike_ops,
 	NULL
 };

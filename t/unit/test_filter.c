@@ -133,6 +133,34 @@ struct bad {
 };
 
 static const struct bad bads[] = {
+	{ "[{\"type\":\"dedupe\",\"lifetime\":5}]", "filters[0].lifetime",
+	    "dedupe: must be a duration" },
+	{ "[{\"type\":\"dedupe\",\"lifetime\":\"soon\"}]",
+	    "filters[0].lifetime", "dedupe:" },
+	{ "[{\"type\":\"dedupe\",\"lifetime\":\"0s\"}]",
+	    "filters[0].lifetime", "at least 1s" },
+	{ "[{\"type\":\"throttle\",\"count\":1,\"on_error\":\"x\"}]",
+	    "filters[0].on_error", "throttle: must be \"keep\" or \"drop\"" },
+	{ "[{\"type\":\"dedupe\",\"comment\":[]}]", "filters[0].comment",
+	    "must be a string" },
+	{ "[{\"type\":\"spike\"}]", "filters[0].ratio", "spike: is required" },
+	{ "[{\"type\":\"spike\",\"ratio\":1}]", "filters[0].ratio",
+	    "greater than 1" },
+	{ "[{\"type\":\"spike\",\"ratio\":\"3\"}]", "filters[0].ratio",
+	    "number" },
+	{ "[{\"type\":\"spike\",\"ratio\":3,\"windows\":0}]",
+	    "filters[0].windows", "1 to 1000" },
+	{ "[{\"type\":\"spike\",\"ratio\":3,\"windows\":2.5}]",
+	    "filters[0].windows", "whole number" },
+	{ "[{\"type\":\"spike\",\"ratio\":3,\"key\":\"host\"}]",
+	    "filters[0].key", "spike: must be a list" },
+	{ "[{\"type\":\"spike\",\"ratio\":3,\"direction\":\"sideways\"}]",
+	    "filters[0].direction", "\"both\"" },
+	{ "[{\"type\":\"spike\",\"ratio\":3,\"min_count\":-1}]",
+	    "filters[0].min_count", "0 or more" },
+	{ "[{\"type\":\"spike\",\"ratio\":3,\"within\":\"1h\"}]",
+	    "filters[0].within", "spike: unknown option (options: key, windows, "
+	    "ratio, direction, min_count, lifetime, on_error, comment)" },
 	{ "{}", "filters", "array" },
 	{ "[5]", "filters[0]", "object" },
 	{ "[{}]", "filters[0].type", "dedupe, throttle" },
@@ -585,16 +613,251 @@ test_persist(void)
 	event_base_free(base);
 }
 
+/* What a finished chain passed. */
+struct finished {
+	int			 calls;
+	struct filter_batch	 b;
+};
+
+static void
+finish_cb(void *arg, struct filter_batch *b)
+{
+	struct finished	*f = arg;
+
+	f->calls++;
+	f->b = *b;
+}
+
+/* The field k of r as text ("" if absent), in a static buffer. */
+static const char *
+field(const struct record *r, const char *k)
+{
+	static char	 t[128];
+	const char	*v;
+	size_t		 n;
+
+	if ((v = record_get(r, k, &n)) == NULL)
+		return ("");
+	snprintf(t, sizeof t, "%.*s", (int)n, v);
+	return (t);
+}
+
+/*
+ * One committed run of s at window [to - 1h, to) over st with n records of
+ * host h (then m of host h2 when h2): returns what the spike made.
+ */
+static struct filter_batch
+spike_run(struct store *st, struct search *s, int64_t to, const char *h,
+    int n, const char *h2, int m, struct trace *t)
+{
+	struct filter_env	 fe;
+	struct filter_chain	*fc;
+	struct fstate		*fs;
+	struct finished		 f;
+	char			 err[256];
+	int			 i;
+
+	memset(&fe, 0, sizeof fe);
+	fe.fe_now = to;
+	fe.fe_to = to;
+	fe.fe_from = to - HOUR_MS;
+	fc = filter_chain_new(s, &fe);
+	fs = fstate_new(st, s->s_id);
+	for (i = 0; i < n; i++)
+		if (pass(fc, fs, rec(to - 1, "host", h, NULL), NULL) !=
+		    FILTER_DROP)
+			bail("spike did not consume a record");
+	for (i = 0; i < m; i++)
+		if (pass(fc, fs, rec(to - 1, "host", h2, NULL), NULL) !=
+		    FILTER_DROP)
+			bail("spike did not consume a record");
+	memset(&f, 0, sizeof f);
+	filter_chain_finish(fc, fs, t != NULL ? trace_cb : NULL, t,
+	    finish_cb, &f);
+	if (f.calls != 1)
+		bail("finish called %d times", f.calls);
+	if (store_update(st, apply_cb, fs, err, sizeof err) == -1)
+		bail("commit: %s", err);
+	fstate_free(fs);
+	filter_chain_free(fc);
+	return (f.b);
+}
+
+static void
+test_spike(void)
+{
+	struct event_base	*base;
+	struct store		*st;
+	struct search		*s;
+	struct filter_batch	 b;
+	struct trace		 t;
+	int			 i;
+	char			 dir[256];
+
+	base = event_base_new();
+	snprintf(dir, sizeof dir, "%s/spike", test_tmpdir());
+	st = open_store(base, dir);
+
+	/* The whole run as one key: 3 windows of history, then judged. */
+	s = mksearch("[{\"type\":\"spike\",\"windows\":3,\"ratio\":3,"
+	    "\"direction\":\"both\",\"min_count\":2}]", 90);
+	for (i = 0; i < 3; i++) {
+		b = spike_run(st, s, T0 + i * HOUR_MS, "a", 10, NULL, 0, NULL);
+		ok(b.fb_n == 0, "learning window %d: nothing", i + 1);
+		filter_batch_clear(&b);
+	}
+	b = spike_run(st, s, T0 + 3 * HOUR_MS, "a", 25, NULL, 0, NULL);
+	ok(b.fb_n == 0, "25 against a mean of 10 at ratio 3: no spike");
+	filter_batch_clear(&b);
+	memset(&t, 0, sizeof t);
+	b = spike_run(st, s, T0 + 4 * HOUR_MS, "a", 200, NULL, 0, &t);
+	ok(b.fb_n == 1, "200 against a mean of 15: a spike");
+	if (b.fb_n == 1) {
+		is_string(field(b.fb_recs[0], "count"), "200", "count 200");
+		is_string(field(b.fb_recs[0], "mean"), "15", "mean 15");
+		is_string(field(b.fb_recs[0], "direction"), "\"up\"",
+		    "direction up");
+		ok(b.fb_recs[0]->r_time == T0 + 4 * HOUR_MS - 1,
+		    "its time is the window's end");
+	} else
+		skip(4, "no spike record");
+	ok(t.calls > 0 && strcmp(t.what, "batch") == 0 && t.rec == -1 &&
+	    strstr(t.why, "1 of 1 key spiked") != NULL,
+	    "the trace tells the batch: %s", t.why);
+	filter_batch_clear(&b);
+	b = spike_run(st, s, T0 + 5 * HOUR_MS, "a", 0, NULL, 0, NULL);
+	ok(b.fb_n == 1 && strcmp(field(b.fb_recs[0], "direction"),
+	    "\"down\"") == 0 && strcmp(field(b.fb_recs[0], "count"), "0") == 0,
+	    "nothing at all after a mean of 78: a spike down");
+	filter_batch_clear(&b);
+	search_unref(s);
+
+	/* Per key: only the key that spiked; a known key missing counts 0. */
+	s = mksearch("[{\"type\":\"spike\",\"key\":[\"host\"],\"windows\":2,"
+	    "\"ratio\":4,\"direction\":\"both\"}]", 91);
+	for (i = 0; i < 2; i++) {
+		b = spike_run(st, s, T0 + i * HOUR_MS, "web1", 5, "web2", 5,
+		    NULL);
+		filter_batch_clear(&b);
+	}
+	b = spike_run(st, s, T0 + 2 * HOUR_MS, "web1", 40, "web2", 6, NULL);
+	ok(b.fb_n == 1 && strcmp(field(b.fb_recs[0], "host"), "\"web1\"") ==
+	    0, "per key: web1 spiked, web2 did not");
+	filter_batch_clear(&b);
+	b = spike_run(st, s, T0 + 3 * HOUR_MS, "web1", 40, NULL, 0, NULL);
+	ok(b.fb_n == 1 && strcmp(field(b.fb_recs[0], "host"), "\"web2\"") ==
+	    0 && strcmp(field(b.fb_recs[0], "direction"), "\"down\"") == 0,
+	    "web2 gone silent: a spike down for web2");
+	filter_batch_clear(&b);
+	search_unref(s);
+
+	/* A run that is not committed moves no history. */
+	s = mksearch("[{\"type\":\"spike\",\"windows\":1,\"ratio\":2}]", 92);
+	b = spike_run(st, s, T0, "a", 10, NULL, 0, NULL);
+	filter_batch_clear(&b);
+	{
+		struct filter_env	 fe;
+		struct filter_chain	*fc;
+		struct fstate		*fs;
+		struct finished		 f;
+
+		memset(&fe, 0, sizeof fe);
+		fe.fe_now = fe.fe_to = T0 + HOUR_MS;
+		fc = filter_chain_new(s, &fe);
+		fs = fstate_new(st, s->s_id);
+		for (i = 0; i < 100; i++)
+			(void)pass(fc, fs, rec(T0, "host", "a", NULL), NULL);
+		memset(&f, 0, sizeof f);
+		filter_chain_finish(fc, fs, NULL, NULL, finish_cb, &f);
+		ok(f.calls == 1 && f.b.fb_n == 1, "a dry run sees the spike");
+		filter_batch_clear(&f.b);
+		fstate_free(fs);
+		filter_chain_free(fc);
+	}
+	b = spike_run(st, s, T0 + 2 * HOUR_MS, "a", 15, NULL, 0, NULL);
+	ok(b.fb_n == 0, "15 after 10 (the dry run's 100 never counted)");
+	filter_batch_clear(&b);
+	search_unref(s);
+
+	/* Filters after a batch filter see what it made. */
+	s = mksearch("[{\"type\":\"spike\",\"windows\":1,\"ratio\":2},"
+	    "{\"type\":\"throttle\",\"count\":1,\"per\":\"1d\"}]", 93);
+	b = spike_run(st, s, T0, "a", 1, NULL, 0, NULL);
+	filter_batch_clear(&b);
+	b = spike_run(st, s, T0 + HOUR_MS, "a", 5, NULL, 0, NULL);
+	ok(b.fb_n == 1, "spike, then throttle: the first spike passes");
+	filter_batch_clear(&b);
+	b = spike_run(st, s, T0 + 2 * HOUR_MS, "a", 50, NULL, 0, NULL);
+	ok(b.fb_n == 0, "the second spike the same day is throttled");
+	filter_batch_clear(&b);
+	search_unref(s);
+
+	store_close(st);
+	event_base_free(base);
+}
+
+static void
+test_common(void)
+{
+	struct search		*s;
+	struct filter_chain	*fc;
+	struct fstate		*fs;
+
+	/* A lifetime counts from the search version. */
+	s = mksearch("[{\"type\":\"throttle\",\"count\":1,\"per\":\"1d\","
+	    "\"lifetime\":\"1h\"}]", 5);
+	s->s_updated = T0;
+	fc = chain_at(s, T0 + 30 * MIN_MS);
+	fs = fstate_new(NULL, s->s_id);
+	ok(pass(fc, fs, rec(T0, "a", "1", NULL), NULL) == FILTER_KEEP &&
+	    pass(fc, fs, rec(T0, "a", "2", NULL), NULL) == FILTER_DROP,
+	    "within its lifetime the throttle applies");
+	fstate_free(fs);
+	filter_chain_free(fc);
+	fc = chain_at(s, T0 + 61 * MIN_MS);
+	fs = fstate_new(NULL, s->s_id);
+	ok(pass(fc, fs, rec(T0, "a", "1", NULL), NULL) == FILTER_KEEP &&
+	    pass(fc, fs, rec(T0, "a", "2", NULL), NULL) == FILTER_KEEP,
+	    "past its lifetime it no longer applies");
+	fstate_free(fs);
+	filter_chain_free(fc);
+	search_unref(s);
+
+	/* ... or is a time. */
+	s = mksearch("[{\"type\":\"throttle\",\"count\":1,\"per\":\"1d\","
+	    "\"lifetime\":\"2026-11-23T19:30:00Z\",\"comment\":\"x\","
+	    "\"on_error\":\"drop\"}]", 6);
+	fc = chain_at(s, T0 + 29 * MIN_MS);
+	fs = fstate_new(NULL, s->s_id);
+	ok(pass(fc, fs, rec(T0, "a", "1", NULL), NULL) == FILTER_KEEP &&
+	    pass(fc, fs, rec(T0, "a", "2", NULL), NULL) == FILTER_DROP,
+	    "before its end time it applies");
+	fstate_free(fs);
+	filter_chain_free(fc);
+	fc = chain_at(s, T0 + 30 * MIN_MS);
+	fs = fstate_new(NULL, s->s_id);
+	ok(pass(fc, fs, rec(T0, "a", "1", NULL), NULL) == FILTER_KEEP &&
+	    pass(fc, fs, rec(T0, "a", "2", NULL), NULL) == FILTER_KEEP,
+	    "at its end time it is gone");
+	ok(!filter_chain_has_batch(fc) && filter_chain_errors(fc, NULL) == 0,
+	    "no batch filter, no errors");
+	fstate_free(fs);
+	filter_chain_free(fc);
+	search_unref(s);
+}
+
 int
 main(void)
 {
 	plan((int)(sizeof bads / sizeof bads[0]) + 3 + 23 + 10 + 13 + 8 +
-	    16);
+	    16 + 17 + 5);
 	test_validate();
 	test_dedupe_key();
 	test_dedupe_content();
 	test_throttle();
 	test_chain();
 	test_persist();
+	test_spike();
+	test_common();
 	return (test_done());
 }
