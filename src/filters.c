@@ -11,11 +11,19 @@
 
 extern const struct filter_ops filter_dedupe_ops;
 extern const struct filter_ops filter_throttle_ops;
+extern const struct filter_ops filter_regex_ops;
+extern const struct filter_ops filter_hash_ops;
+extern const struct filter_ops filter_newterm_ops;
+extern const struct filter_ops filter_change_ops;
 extern const struct filter_ops filter_spike_ops;
 
 const struct filter_ops *const filter_types[] = {
 	&filter_dedupe_ops,
 	&filter_throttle_ops,
+	&filter_regex_ops,
+	&filter_hash_ops,
+	&filter_newterm_ops,
+	&filter_change_ops,
 	&filter_spike_ops,
 	NULL
 };
