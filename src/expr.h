@@ -30,9 +30,9 @@ struct record;
 #define EXPR_MAX_NODES		512		/* syntax-tree nodes */
 #define EXPR_MAX_DEPTH		32		/* nesting: ( [ f( not - */
 #define EXPR_MAX_STR		(1024 * 1024)	/* bytes of a built string */
-#define EXPR_MATCH_LIMIT	100000		/* pcre2_set_match_limit */
-#define EXPR_DEPTH_LIMIT	5000		/* pcre2_set_depth_limit */
-#define EXPR_HEAP_LIMIT		4096		/* pcre2_set_heap_limit, KiB */
+#define EXPR_MATCH_LIMIT	1000000		/* pcre2_set_match_limit */
+#define EXPR_DEPTH_LIMIT	10000		/* pcre2_set_depth_limit */
+#define EXPR_HEAP_LIMIT		8192		/* pcre2_set_heap_limit, KiB */
 
 enum expr_type {
 	EXPR_NULL,

@@ -561,6 +561,69 @@ test_regex_limit(void)
 	buf_free(&b);
 }
 
+/* Odd record contents: raw bytes, escapes, big strings, bad arrays. */
+static void
+test_odd_values(void)
+{
+	struct record	*r;
+	struct expr	*e;
+	struct buf	 b = BUF_INIT;
+	char		 err[256];
+	int		 i;
+
+	r = record_new();
+	record_add(r, "raw", 3, "\"a\xff\"", 4);
+	record_add(r, "nul", 3, "\"x\\u0000y\"", 10);
+	record_add(r, "num", 3, "1.0e2", 5);
+	record_add(r, "dup", 3, "1", 1);
+	record_add(r, "dup", 3, "2", 1);
+	for (i = 0; i < EXPR_MAX_STR / 2 + 10; i++)
+		buf_addc(&b, 'z');
+	record_add_str(r, "long", b.b_data, b.b_len);
+	buf_free(&b);
+
+	e = expr_compile("raw =~ '^a.$'", err, sizeof err);
+	is_int(1, expr_truthy(e, r, err, sizeof err),
+	    "invalid UTF-8 in a subject is repaired, not an error");
+	expr_free(e);
+	e = expr_compile("len(nul) == 3 and contains(nul, 'y')", err,
+	    sizeof err);
+	is_int(1, expr_truthy(e, r, err, sizeof err), "escaped NUL kept");
+	expr_free(e);
+	e = expr_compile("num == 100 and dup == 1", err, sizeof err);
+	is_int(1, expr_truthy(e, r, err, sizeof err),
+	    "exponent number; the first of duplicate keys");
+	expr_free(e);
+	e = expr_compile("len(long + 'a') > 0", err, sizeof err);
+	is_int(1, expr_truthy(e, r, err, sizeof err), "long string + 1 ok");
+	expr_free(e);
+	e = expr_compile("len(long + long) > 0", err, sizeof err);
+	is_int(-1, expr_truthy(e, r, err, sizeof err), "string limit");
+	is_string("at 10: string longer than 1048576 bytes", err,
+	    "string limit message");
+	expr_free(e);
+	record_free(r);
+
+	is_string("ERR at 7: division by zero", ev("[1, 1 / 0]"),
+	    "error inside a list");
+	is_string("ERR at 12: division by zero", ev("coalesce(1 / 0, 1)"),
+	    "error inside coalesce");
+	is_string("ERR at 9: division by zero", ev("lower(1 / 0)"),
+	    "error inside an argument");
+	is_string("ERR at 17: division by zero", ev("contains('a', 1 / 0)"),
+	    "error inside a second argument");
+	is_string("ERR at 3: division by zero", ev("1 / 0 in tags"),
+	    "error on the left of in");
+	is_string("ERR at 7: division by zero", ev("not 1 / 0"),
+	    "error under not");
+	is_string("ERR at 18: division by zero", ev("msg =~ 'zzz' or 1/0"),
+	    "error after a failed match");
+	is_string("\"\\u0001\\n\"", ev("'\\u0001\\n'"),
+	    "control characters escaped in JSON");
+	is_string("[0.5,-0.25]", ev("[1 / 2, -1 / 4]"), "doubles in a list");
+	is_string("1e+21", ev("1e21"), "large double");
+}
+
 /* The API around evaluation. */
 static void
 test_api(void)
@@ -640,7 +703,7 @@ main(void)
 {
 	char	 err[256];
 
-	plan(348);
+	plan(364);
 	rec = record_from_json(rec_json, strlen(rec_json), err, sizeof err);
 	if (rec == NULL)
 		bail("test record: %s", err);
@@ -656,6 +719,7 @@ main(void)
 	test_limits();
 	test_regex_limit();
 	test_api();
+	test_odd_values();
 	record_free(rec);
 	return (test_done());
 }
