@@ -226,6 +226,34 @@ static void	expr_val_copy(struct expr_val *, const struct expr_val *);
 static int	expr_val_eq(const struct expr_val *, const struct expr_val *);
 
 /*
+ * ASCII classes, whatever the locale.
+ */
+
+static int
+expr_isdigit(int c)
+{
+	return (c >= '0' && c <= '9');
+}
+
+static int
+expr_isalpha(int c)
+{
+	return ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'));
+}
+
+static char
+expr_lower(char c)
+{
+	return (c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c);
+}
+
+static char
+expr_upper(char c)
+{
+	return (c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c);
+}
+
+/*
  * Values.
  */
 
@@ -439,15 +467,15 @@ expr_parse_num(const char *s, size_t n, struct expr_val *v)
 		return (-1);
 	if (s[i] == '-' || s[i] == '+')
 		i++;
-	if (i == n || !isdigit((unsigned char)s[i]))
+	if (i == n || !expr_isdigit(s[i]))
 		return (-1);
-	while (i < n && isdigit((unsigned char)s[i]))
+	while (i < n && expr_isdigit(s[i]))
 		i++;
 	if (i < n && s[i] == '.') {
 		frac = 1;
-		if (++i == n || !isdigit((unsigned char)s[i]))
+		if (++i == n || !expr_isdigit(s[i]))
 			return (-1);
-		while (i < n && isdigit((unsigned char)s[i]))
+		while (i < n && expr_isdigit(s[i]))
 			i++;
 	}
 	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
@@ -455,9 +483,9 @@ expr_parse_num(const char *s, size_t n, struct expr_val *v)
 		i++;
 		if (i < n && (s[i] == '-' || s[i] == '+'))
 			i++;
-		if (i == n || !isdigit((unsigned char)s[i]))
+		if (i == n || !expr_isdigit(s[i]))
 			return (-1);
-		while (i < n && isdigit((unsigned char)s[i]))
+		while (i < n && expr_isdigit(s[i]))
 			i++;
 	}
 	if (i != n)
@@ -712,9 +740,9 @@ expr_unexpected(struct expr_parser *p, const char *after)
 static int
 expr_namechar(int c, int first)
 {
-	if (isalpha(c) || c == '_' || c == '@')
+	if (expr_isalpha(c) || c == '_' || c == '@')
 		return (1);
-	return (!first && isdigit(c));
+	return (!first && expr_isdigit(c));
 }
 
 /* Four hex digits; -1 when not. */
@@ -729,7 +757,7 @@ expr_hex4(const char *s, size_t n)
 	for (i = 0; i < 4; i++) {
 		if (!isxdigit((unsigned char)s[i]))
 			return (-1);
-		v = v * 16 + (isdigit((unsigned char)s[i]) ? s[i] - '0' :
+		v = v * 16 + (expr_isdigit(s[i]) ? s[i] - '0' :
 		    (tolower((unsigned char)s[i]) - 'a' + 10));
 	}
 	return (v);
@@ -821,7 +849,7 @@ expr_lex_string(struct expr_parser *p)
 			break;
 		default:
 			expr_perr(p, i + 1, "bad escape '\\%c' in string",
-			    isprint((unsigned char)s[i + 1]) ? s[i + 1] : '?');
+			    (s[i + 1] > 0x20 && s[i + 1] < 0x7f) ? s[i + 1] : '?');
 			return (-1);
 		}
 		i += 2;
@@ -846,19 +874,19 @@ expr_lex_number(struct expr_parser *p)
 	const char	*s = p->p_src;
 	size_t		 i = p->p_off;
 
-	while (i < p->p_len && isdigit((unsigned char)s[i]))
+	while (i < p->p_len && expr_isdigit(s[i]))
 		i++;
 	if (i + 1 < p->p_len && s[i] == '.' &&
-	    isdigit((unsigned char)s[i + 1])) {
+	    expr_isdigit(s[i + 1])) {
 		i++;
-		while (i < p->p_len && isdigit((unsigned char)s[i]))
+		while (i < p->p_len && expr_isdigit(s[i]))
 			i++;
 	}
 	if (i < p->p_len && (s[i] == 'e' || s[i] == 'E')) {
 		i++;
 		if (i < p->p_len && (s[i] == '+' || s[i] == '-'))
 			i++;
-		while (i < p->p_len && isdigit((unsigned char)s[i]))
+		while (i < p->p_len && expr_isdigit(s[i]))
 			i++;
 	}
 	if ((i < p->p_len && (expr_namechar((unsigned char)s[i], 0) ||
@@ -945,7 +973,7 @@ expr_lex(struct expr_parser *p)
 	if (c == '"' || c == '\'') {
 		if (expr_lex_string(p) == -1)
 			return (-1);
-	} else if (isdigit((unsigned char)c)) {
+	} else if (expr_isdigit(c)) {
 		if (expr_lex_number(p) == -1)
 			return (-1);
 	} else if (expr_namechar((unsigned char)c, 1))
@@ -1007,7 +1035,7 @@ expr_lex(struct expr_parser *p)
 			expr_perr(p, i + 1, "'!' is not an operator; use 'not'");
 			return (-1);
 		default:
-			if (isprint((unsigned char)c))
+			if (c > 0x20 && c < 0x7f)
 				expr_perr(p, i + 1, "unexpected character "
 				    "'%c'", c);
 			else
@@ -1141,7 +1169,7 @@ expr_parse_net(const char *s, size_t len, struct expr_net *net)
 	if (slash == NULL)
 		bits = (uint64_t)max;
 	else if (util_parse_uint(slash + 1, (uint64_t)max, &bits) == -1 ||
-	    !isdigit((unsigned char)slash[1]))
+	    !expr_isdigit(slash[1]))
 		return (-1);
 	net->n_bits = (int)bits;
 	for (i = net->n_bits; i < max; i++)
@@ -1961,9 +1989,8 @@ expr_callfn(const struct expr *e, const struct expr_node *n,
 			break;
 		expr_val_text(a, &s);
 		for (i = 0; i < s.b_len; i++)
-			s.b_data[i] = (char)(n->n_fn->fn == FN_LOWER ?
-			    tolower((unsigned char)s.b_data[i]) :
-			    toupper((unsigned char)s.b_data[i]));
+			s.b_data[i] = n->n_fn->fn == FN_LOWER ?
+			    expr_lower(s.b_data[i]) : expr_upper(s.b_data[i]);
 		expr_take_str(out, &s);
 		break;
 	case FN_LEN:
