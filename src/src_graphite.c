@@ -580,9 +580,9 @@ graphite_start(struct run *r, char *err, size_t errlen)
 		return (-1);
 	}
 
-	/* the window [from, to) ms as whole seconds */
+	/* the window in whole seconds: graphite reads (from, until] */
 	from = run_from(r) / 1000;
-	until = (run_to(r) + 999) / 1000;
+	until = run_to(r) / 1000;
 	if (until <= from)
 		until = from + 1;
 	buf_printf(&url, "%s/render?target=", g->g_cs->cs_url);
