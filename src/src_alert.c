@@ -63,7 +63,7 @@ const struct src_ops src_alert_ops = {
 static const char *const alertsrc_foreign[] = {
 	"source", "query", "query_dsl", "index", "host", "port", "url",
 	"method", "expect_status", "match", "max_latency", "cert_expiry_days",
-	"ca_file", NULL
+	"ca_file", "above", "below", NULL
 };
 
 static int

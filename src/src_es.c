@@ -273,7 +273,7 @@ es_validate(const struct json *def, const struct config *cfg,
 {
 	static const char *const	 foreign[] = { "host", "port", "url",
 	    "method", "expect_status", "match", "max_latency",
-	    "cert_expiry_days", "ca_file", "alerts", NULL };
+	    "cert_expiry_days", "ca_file", "alerts", "above", "below", NULL };
 	const struct config_source	*cs;
 	const char			*src;
 

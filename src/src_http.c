@@ -76,7 +76,7 @@ const struct src_ops src_http_ops = {
 
 static const char *const http_foreign[] = {
 	"source", "query", "query_dsl", "index", "fields", "host", "port",
-	"alerts", NULL
+	"alerts", "above", "below", NULL
 };
 
 static const char *const http_methods[] = { "GET", "HEAD", "POST", NULL };

@@ -78,7 +78,7 @@ static const char *const prom_patterns[] = { "data.result[]", NULL };
 static const char *const prom_foreign[] = {
 	"query_dsl", "index", "host", "port", "url", "method",
 	"expect_status", "match", "max_latency", "cert_expiry_days",
-	"ca_file", "alerts", NULL
+	"ca_file", "alerts", "above", "below", NULL
 };
 
 /* Fill err and return -1. */

@@ -65,7 +65,7 @@ const struct src_ops src_tcp_ops = {
 static const char *const tcp_foreign[] = {
 	"source", "query", "query_dsl", "index", "fields", "url", "method",
 	"expect_status", "match", "max_latency", "cert_expiry_days",
-	"ca_file", "alerts", NULL
+	"ca_file", "alerts", "above", "below", NULL
 };
 
 /* Microseconds on the monotonic clock. */
