@@ -5,6 +5,7 @@
  */
 #include "autoconf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -624,6 +625,57 @@ test_odd_values(void)
 	is_string("1e+21", ev("1e21"), "large double");
 }
 
+/*
+ * Random token soup: every compile either succeeds or says where it
+ * failed; every evaluation returns 0 or a positioned error.
+ */
+static void
+test_soup(void)
+{
+	static const char *const toks[] = {
+		"(", ")", "[", "]", ",", "+", "-", "*", "/", "%", "==", "!=",
+		"<", ">=", "=~", "and", "or", "not", "in", "1", "0", "2.5",
+		"'a'", "\"404\"", "null", "true", "status", "msg", "tags",
+		"source.ip", "missing", "lower(", "len(", "contains(",
+		"cidr(", "'10.0.0.0/8'", "matches(", "'^F'", "int(", "str(",
+		"coalesce(", "exists(", "`user-agent`", "'", "\"", "#", "@",
+	};
+	struct expr	*e;
+	struct buf	 b = BUF_INIT;
+	struct expr_val	 v;
+	char		 err[256];
+	uint64_t	 x = 411;
+	int		 i, j, n, badc = 0, bade = 0, compiled = 0;
+
+	for (i = 0; i < 3000; i++) {
+		buf_reset(&b);
+		n = 1 + (int)((x >> 33) % 12);
+		for (j = 0; j < n; j++) {
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			buf_adds(&b, toks[(x >> 33) % (sizeof toks /
+			    sizeof toks[0])]);
+			buf_addc(&b, ' ');
+		}
+		err[0] = '\0';
+		if ((e = expr_compile(b.b_data, err, sizeof err)) == NULL) {
+			if (strncmp(err, "at ", 3) != 0)
+				badc++;
+			continue;
+		}
+		compiled++;
+		err[0] = '\0';
+		if (expr_eval(e, rec, &v, err, sizeof err) == -1 &&
+		    (strncmp(err, "at ", 3) != 0 || v.v_type != EXPR_NULL))
+			bade++;
+		expr_val_free(&v);
+		expr_free(e);
+	}
+	buf_free(&b);
+	is_int(0, badc, "every compile error is positioned");
+	is_int(0, bade, "every runtime error is positioned");
+	ok(compiled > 50, "some of the soup compiles (%d)", compiled);
+}
+
 /* The API around evaluation. */
 static void
 test_api(void)
@@ -703,7 +755,7 @@ main(void)
 {
 	char	 err[256];
 
-	plan(364);
+	plan(367);
 	rec = record_from_json(rec_json, strlen(rec_json), err, sizeof err);
 	if (rec == NULL)
 		bail("test record: %s", err);
@@ -720,6 +772,7 @@ main(void)
 	test_regex_limit();
 	test_api();
 	test_odd_values();
+	test_soup();
 	record_free(rec);
 	return (test_done());
 }
