@@ -11,6 +11,8 @@
 
 extern const struct filter_ops filter_dedupe_ops;
 extern const struct filter_ops filter_throttle_ops;
+extern const struct filter_ops filter_script_ops;
+extern const struct filter_ops filter_enrich_ops;
 extern const struct filter_ops filter_regex_ops;
 extern const struct filter_ops filter_hash_ops;
 extern const struct filter_ops filter_newterm_ops;
@@ -20,6 +22,8 @@ extern const struct filter_ops filter_spike_ops;
 const struct filter_ops *const filter_types[] = {
 	&filter_dedupe_ops,
 	&filter_throttle_ops,
+	&filter_script_ops,
+	&filter_enrich_ops,
 	&filter_regex_ops,
 	&filter_hash_ops,
 	&filter_newterm_ops,
