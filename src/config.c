@@ -22,7 +22,7 @@
  *	api_max_body 1m, api_timeout 30s, no base_url, no instance (main
  *	uses the host name); source options: index *, date_field
  *	@timestamp, max_concurrency 32, timeout 60s, insecure no; list
- *	refresh 1h
+ *	refresh 1h; no resolver (the name servers of /etc/resolv.conf)
  *
  * Limits: max_runs, max_alerts and max_concurrency 1 to 2147483647;
  * catch_up and shutdown_grace may be 0, job_retention, api_timeout and a
@@ -30,6 +30,10 @@
  * 16 characters at least.  Error messages never show a password or key.
  */
 #include "autoconf.h"
+
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -134,6 +138,7 @@ static void	set_api_timeout(struct config_parser *, int, char **);
 static void	set_base_url(struct config_parser *, int, char **);
 static void	set_instance(struct config_parser *, int, char **);
 static void	set_list(struct config_parser *, int, char **);
+static void	set_resolver(struct config_parser *, int, char **);
 
 static const struct config_directive config_directives[] = {
 	{ "listen",		1, 1,  K_411D,	 set_listen },
@@ -156,6 +161,7 @@ static const struct config_directive config_directives[] = {
 	{ "base_url",		1, 1,  K_411D,	 set_base_url },
 	{ "instance",		1, 1,  K_BOTH,	 set_instance },
 	{ "list",		3, 5,  K_411D,	 set_list },
+	{ "resolver",		1, 16, K_411D,	 set_resolver },
 };
 
 
@@ -1030,6 +1036,84 @@ set_instance(struct config_parser *p, int argc, char **argv)
 	config_setstr(&p->p_cfg->c_instance, argv[1]);
 }
 
+/* Free the resolver list. */
+static void
+config_free_resolvers(struct config *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->c_nresolvers; i++)
+		free(c->c_resolvers[i]);
+	free(c->c_resolvers);
+	c->c_resolvers = NULL;
+	c->c_nresolvers = 0;
+}
+
+/*
+ * Whether s is a name server address: "1.2.3.4", "1.2.3.4:53", "::1" or
+ * "[::1]:53".
+ */
+static int
+config_resolver_ok(const char *s)
+{
+	unsigned char	 a[16];
+	char		 host[64];
+	const char	*port = NULL, *end;
+	uint64_t	 v;
+	size_t		 n;
+	int		 af = AF_INET;
+
+	if (*s == '[') {
+		if ((end = strchr(s, ']')) == NULL)
+			return (0);
+		n = (size_t)(end - s - 1);
+		s++;
+		af = AF_INET6;
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1] != '\0')
+			return (0);
+	} else if ((end = strchr(s, ':')) != NULL && strchr(end + 1, ':')) {
+		n = strlen(s);
+		af = AF_INET6;
+	} else if (end != NULL) {
+		n = (size_t)(end - s);
+		port = end + 1;
+	} else
+		n = strlen(s);
+	if (n == 0 || n >= sizeof host)
+		return (0);
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (inet_pton(af, host, a) != 1)
+		return (0);
+	if (port != NULL && (util_parse_uint(port, 65535, &v) == -1 ||
+	    v == 0))
+		return (0);
+	return (1);
+}
+
+/* resolver ADDR[:PORT]... */
+static void
+set_resolver(struct config_parser *p, int argc, char **argv)
+{
+	struct config	*c = p->p_cfg;
+	int		 i;
+
+	for (i = 1; i < argc; i++) {
+		if (!config_resolver_ok(argv[i])) {
+			config_err(p, "resolver: \"%s\" is not an address "
+			    "(\"127.0.0.1\", \"10.0.0.2:5353\", "
+			    "\"[::1]:53\")", argv[i]);
+			return;
+		}
+	}
+	config_free_resolvers(c);
+	c->c_resolvers = xcalloc((size_t)argc, sizeof *c->c_resolvers);
+	for (i = 1; i < argc; i++)
+		c->c_resolvers[c->c_nresolvers++] = xstrdup(argv[i]);
+}
+
 /* Parse a config held in memory; name is used in messages. */
 struct config *
 config_parse(const char *name, const char *text, size_t len,
@@ -1173,6 +1257,7 @@ config_free(struct config *c)
 	free(c->c_searches_dir);
 	free(c->c_base_url);
 	free(c->c_instance);
+	config_free_resolvers(c);
 	free(c);
 }
 

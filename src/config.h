@@ -140,6 +140,9 @@ struct config {
 	int64_t			 c_api_timeout;		/* seconds */
 	char			*c_base_url;		/* for links, or NULL */
 	char			*c_instance;		/* producer name, or NULL */
+	/* DNS for filters: "ADDR[:PORT]" each; none: /etc/resolv.conf */
+	char			**c_resolvers;
+	size_t			  c_nresolvers;
 };
 
 /* A list of error lines ("FILE:LINE: message"). */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <event2/dns.h>
 #include <event2/event.h>
 
 #include "api.h"
@@ -183,6 +184,42 @@ main_prune_cb(evutil_socket_t fd, short ev, void *arg)
 	m->m_metrics.m_jobs_pruned += (uint64_t)total;
 }
 
+/*
+ * The resolver for filters (reverse DNS): the configured name servers, or
+ * those of /etc/resolv.conf.  Without any, rdns filters fail cleanly.
+ */
+static struct evdns_base *
+main_dns(struct event_base *base, const struct config *cfg)
+{
+	struct evdns_base	*dns;
+	size_t			 i;
+	int			 rc;
+
+	if ((dns = evdns_base_new(base,
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE)) == NULL) {
+		log_warnx("evdns_base_new failed: no reverse DNS for filters");
+		return (NULL);
+	}
+	for (i = 0; i < cfg->c_nresolvers; i++) {
+		if (evdns_base_nameserver_ip_add(dns,
+		    cfg->c_resolvers[i]) != 0)
+			log_warnx("resolver %s: cannot be used",
+			    cfg->c_resolvers[i]);
+	}
+	if (cfg->c_nresolvers == 0) {
+		rc = evdns_base_resolv_conf_parse(dns, DNS_OPTIONS_ALL,
+		    "/etc/resolv.conf");
+		if (rc != 0)
+			log_warnx("/etc/resolv.conf: cannot be read (%d): "
+			    "reverse DNS filters will fail", rc);
+	}
+	if (evdns_base_count_nameservers(dns) == 0) {
+		evdns_base_free(dns, 0);
+		return (NULL);
+	}
+	return (dns);
+}
+
 /* Signals, delivered through the loop. */
 static void
 main_signal_cb(evutil_socket_t sig, short ev, void *arg)
@@ -335,6 +372,7 @@ main(int argc, char *argv[])
 	m.m_env.re_outbox = m.m_outbox;
 	m.m_env.re_metrics = &m.m_metrics;
 	m.m_env.re_sources = m.m_sources;
+	m.m_env.re_dns = main_dns(m.m_base, m.m_cfg);
 	m.m_sched = sched_new(&m.m_env);
 	m.m_env.re_sched = m.m_sched;
 	m.m_searches = searches_new(&m.m_env, m.m_sched);
@@ -384,6 +422,8 @@ main(int argc, char *argv[])
 	httpc_free(m.m_httpc);
 	store_close(m.m_store);
 	sources_free(m.m_sources);
+	if (m.m_env.re_dns != NULL)
+		evdns_base_free(m.m_env.re_dns, 1);
 	if (m.m_wait != NULL)
 		event_free(m.m_wait);
 	event_free(m.m_prune);

@@ -83,6 +83,7 @@ test_defaults(void)
 	is_int(30, c->c_api_timeout, "default api_timeout 30s");
 	ok(c->c_base_url == NULL && c->c_instance == NULL,
 	    "default base_url and instance none");
+	is_int(0, c->c_nresolvers, "default no resolver (resolv.conf)");
 	ok(config_source(c, "logs") == NULL, "no source logs");
 	ok(config_target(c, "x") == NULL, "no target x");
 	config_free(c);
@@ -125,7 +126,9 @@ test_every_directive(void)
 	    "api_max_body 64k\n"
 	    "api_timeout 45\n"
 	    "base_url https://411.example/\n"
-	    "instance node-1\n";
+	    "instance node-1\n"
+	    "resolver 10.9.9.9\n"
+	    "resolver 127.0.0.1:5353 [::1]:53 2001:db8::1\n";
 
 	c = parse(text, &errs);
 	ok(c != NULL, "every directive parses");
@@ -220,6 +223,11 @@ test_every_directive(void)
 	is_int(45, c->c_api_timeout, "api_timeout bare seconds");
 	is_string("https://411.example", c->c_base_url, "base_url no slash");
 	is_string("node-1", c->c_instance, "instance");
+	ok(c->c_nresolvers == 3 &&
+	    strcmp(c->c_resolvers[0], "127.0.0.1:5353") == 0 &&
+	    strcmp(c->c_resolvers[1], "[::1]:53") == 0 &&
+	    strcmp(c->c_resolvers[2], "2001:db8::1") == 0,
+	    "resolver: the last line's addresses");
 	config_free(c);
 	config_errors_free(&errs);
 }
@@ -422,6 +430,18 @@ test_errors(void)
 	    "https://)", "bad base_url");
 	error_is("instance \"a\n", "t.conf:1: unterminated quoted string",
 	    "unterminated quote");
+	error_is("resolver 127.0.0.1 dns.example\n",
+	    "t.conf:1: resolver: \"dns.example\" is not an address "
+	    "(\"127.0.0.1\", \"10.0.0.2:5353\", \"[::1]:53\")",
+	    "resolver: a name refused");
+	error_is("resolver 127.0.0.1:0\n",
+	    "t.conf:1: resolver: \"127.0.0.1:0\" is not an address "
+	    "(\"127.0.0.1\", \"10.0.0.2:5353\", \"[::1]:53\")",
+	    "resolver: port 0 refused");
+	error_is("resolver [::1\n",
+	    "t.conf:1: resolver: \"[::1\" is not an address "
+	    "(\"127.0.0.1\", \"10.0.0.2:5353\", \"[::1]:53\")",
+	    "resolver: unclosed bracket refused");
 }
 
 static void
@@ -582,7 +602,7 @@ test_names(void)
 int
 main(void)
 {
-	plan(175);
+	plan(180);
 	test_defaults();
 	test_every_directive();
 	test_values();
