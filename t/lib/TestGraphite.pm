@@ -5,6 +5,7 @@
 #   my $g = TestGraphite->new;                  # started, or dies
 #   $g->send('servers.web1.load', 2.5, time);
 #   $g->wait_visible('servers.web1.load', 2.5) or BAIL_OUT(...);
+#   $g->wait_visible('old.metric', 3, 30, '-1h');  # timeout, from
 #   my $series = $g->render('servers.*.load');  # decoded /render answer
 #   $g->url;                                    # http://127.0.0.1:PORT
 #
@@ -208,12 +209,13 @@ sub render {
 	return $j;
 }
 
-# Poll (up to $timeout s) until $metric's last non-null point is $value.
+# Poll (up to $timeout s) until $metric's last non-null point since $from
+# (default -10min) is $value.
 sub wait_visible {
-	my ($self, $metric, $value, $timeout) = @_;
+	my ($self, $metric, $value, $timeout, $from) = @_;
 	my $deadline = time + ($timeout || 30);
 	while (time < $deadline) {
-		my $j = $self->render($metric);
+		my $j = $self->render($metric, $from);
 		if (ref $j eq 'ARRAY' && @$j) {
 			my @v = grep { defined $_->[0] }
 			    @{$j->[0]{datapoints} // []};
