@@ -41,7 +41,8 @@ const struct src_ops src_push_ops = {
 static const char *const push_foreign[] = {
 	"source", "query", "query_dsl", "index", "schedule", "range", "delay",
 	"timeout", "host", "port", "url", "method", "expect_status", "match",
-	"max_latency", "cert_expiry_days", "ca_file", "alerts", NULL
+	"max_latency", "cert_expiry_days", "ca_file", "alerts", "above",
+	"below", NULL
 };
 
 static int
