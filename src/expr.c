@@ -848,8 +848,9 @@ expr_lex_string(struct expr_parser *p)
 			i += 4;
 			break;
 		default:
+			c = s[i + 1] > 0x20 && s[i + 1] < 0x7f ? s[i + 1] : '?';
 			expr_perr(p, i + 1, "bad escape '\\%c' in string",
-			    (s[i + 1] > 0x20 && s[i + 1] < 0x7f) ? s[i + 1] : '?');
+			    (char)c);
 			return (-1);
 		}
 		i += 2;
@@ -1032,7 +1033,8 @@ expr_lex(struct expr_parser *p)
 				p->p_off++;
 				break;
 			}
-			expr_perr(p, i + 1, "'!' is not an operator; use 'not'");
+			expr_perr(p, i + 1,
+			    "'!' is not an operator; use 'not'");
 			return (-1);
 		default:
 			if (c > 0x20 && c < 0x7f)
@@ -1893,8 +1895,8 @@ expr_match(const struct expr *e, const struct expr_node *n,
 static int
 expr_cidr(const struct expr_node *n, const struct expr_val *v)
 {
-	static const uint8_t	 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0xff, 0xff };
+	static const uint8_t	 mapped[12] = {
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	const struct expr_net	*net;
 	uint8_t			 a[16];
 	const uint8_t		*cmp;

@@ -389,7 +389,8 @@ static const struct ecase perrs[] = {
 	{ "1 < 2 < 3", "at 7: comparisons do not chain; use 'and'" },
 	{ "a == b in c", "at 8: comparisons do not chain; use 'and'" },
 	{ "a not b", "at 7: unexpected 'b' after 'not' (want 'not in')" },
-	{ "matches(msg, code)", "at 14: matches needs a literal string pattern" },
+	{ "matches(msg, code)",
+	    "at 14: matches needs a literal string pattern" },
 	{ "msg =~ 5", "at 8: '=~' needs a literal string pattern" },
 	{ "msg !~ 'a' + 'b'", "at 8: '!~' needs a literal string pattern" },
 	{ "matches(msg, 'a(b')", "at 14: bad regular expression at offset 3: "
