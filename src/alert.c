@@ -79,7 +79,7 @@ alert_from_record(const struct search *s, const struct record *r, int64_t now)
 		 * A repeated key keeps its first value (as record_get does):
 		 * the content must stay a JSON object that parses.
 		 */
-		if (alert_selected(s, k, klen) &&
+		if ((i >= r->r_nsrc || alert_selected(s, k, klen)) &&
 		    record_find(r, k, klen) == (int)i)
 			idx[n++] = i;
 	}

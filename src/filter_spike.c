@@ -279,6 +279,7 @@ spike_make(struct spike *s, const char *tuple, size_t tlen, uint64_t count,
 	char		 err[64];
 
 	r = record_new();
+	r->r_nsrc = 0;			/* all made here */
 	r->r_time = s->s_to > 0 ? s->s_to - 1 : 0;
 	if (s->s_nkeys > 0 &&
 	    (j = json_parse(tuple, tlen, err, sizeof err)) != NULL) {

@@ -18,6 +18,9 @@ extern const struct filter_ops filter_hash_ops;
 extern const struct filter_ops filter_newterm_ops;
 extern const struct filter_ops filter_change_ops;
 extern const struct filter_ops filter_spike_ops;
+extern const struct filter_ops filter_expression_ops;
+extern const struct filter_ops filter_mapvalue_ops;
+extern const struct filter_ops filter_mapkey_ops;
 
 const struct filter_ops *const filter_types[] = {
 	&filter_dedupe_ops,
@@ -28,6 +31,9 @@ const struct filter_ops *const filter_types[] = {
 	&filter_hash_ops,
 	&filter_newterm_ops,
 	&filter_change_ops,
+	&filter_expression_ops,
+	&filter_mapvalue_ops,
+	&filter_mapkey_ops,
 	&filter_spike_ops,
 	NULL
 };

@@ -75,7 +75,11 @@ static const yajl_callbacks record_callbacks = {
 struct record *
 record_new(void)
 {
-	return (xcalloc(1, sizeof(struct record)));
+	struct record	*r;
+
+	r = xcalloc(1, sizeof *r);
+	r->r_nsrc = SIZE_MAX;		/* all from the source */
+	return (r);
 }
 
 /* Free a record; accepts NULL. */
@@ -375,7 +379,7 @@ size_t
 record_del(struct record *r, const char *k)
 {
 	struct record_field	*f;
-	size_t			 i, j, w, klen, gone = 0;
+	size_t			 i, j, w, klen, gone = 0, nsrc_gone = 0;
 
 	klen = strlen(k);
 	if (record_find(r, k, klen) == -1)
@@ -385,6 +389,8 @@ record_del(struct record *r, const char *k)
 		if (f->f_klen == klen &&
 		    (klen == 0 || memcmp(r->r_arena + f->f_key, k, klen) == 0)) {
 			gone++;
+			if (i < r->r_nsrc)
+				nsrc_gone++;
 			continue;
 		}
 		/* Fields lie in the arena in order: moving down is safe. */
@@ -398,6 +404,9 @@ record_del(struct record *r, const char *k)
 	}
 	r->r_n = j;
 	r->r_len = w;
+	r->r_nsrc = r->r_nsrc > nsrc_gone ? r->r_nsrc - nsrc_gone : 0;
+	if (r->r_nsrc > r->r_n)
+		r->r_nsrc = r->r_n;
 	return (gone);
 }
 

@@ -35,6 +35,13 @@ struct record {
 	char			*r_id;		/* source id ("index/id") or NULL */
 	char			*r_sort;	/* raw JSON sort array or NULL */
 	char			*r_url;		/* link to it at the source, or NULL */
+	/*
+	 * The leading fields that came from the source: a search's "fields"
+	 * selection applies to them; fields filters add after are always
+	 * kept in the alert.  SIZE_MAX (record_new) for all; 0 for a
+	 * record a filter made.
+	 */
+	size_t			 r_nsrc;
 };
 
 /* A new empty record. */

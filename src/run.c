@@ -322,6 +322,8 @@ run_record(struct run *r, struct record *rec)
 		/* Keep reading: the window is processed whole and counted. */
 		return (0);
 	}
+	/* What filters add later is theirs, outside "fields". */
+	rec->r_nsrc = record_count(rec);
 	switch (filter_chain_record(r->r_chain, r->r_fstate, rec,
 	    r->r_mode == RUN_DRY ? run_trace_cb : NULL, r)) {
 	case FILTER_HELD:
