@@ -133,6 +133,33 @@ struct bad {
 };
 
 static const struct bad bads[] = {
+	{ "[{\"type\":\"expression\"}]", "filters[0].expr",
+	    "expression: is required" },
+	{ "[{\"type\":\"expression\",\"expr\":5}]", "filters[0].expr",
+	    "must be an expression" },
+	{ "[{\"type\":\"expression\",\"expr\":\"a ==\"}]",
+	    "filters[0].expr", "expression: at 5: " },
+	{ "[{\"type\":\"expression\",\"expr\":\"a\",\"x\":1}]",
+	    "filters[0].x", "expression: unknown option (options: expr, " },
+	{ "[{\"type\":\"mapvalue\"}]", "filters[0].field",
+	    "mapvalue: is required" },
+	{ "[{\"type\":\"mapvalue\",\"field\":\"\",\"expr\":\"1\"}]",
+	    "filters[0].field", "field name" },
+	{ "[{\"type\":\"mapvalue\",\"field\":\"a\"}]", "filters[0].expr",
+	    "mapvalue: is required" },
+	{ "[{\"type\":\"mapvalue\",\"field\":\"a\",\"set\":{}}]",
+	    "filters[0].set", "either" },
+	{ "[{\"type\":\"mapvalue\",\"set\":[]}]", "filters[0].set",
+	    "object of 1 to 256" },
+	{ "[{\"type\":\"mapvalue\",\"set\":{\"a\":\"lower(\"}}]",
+	    "filters[0].set.a", "mapvalue: at " },
+	{ "[{\"type\":\"mapkey\"}]", "filters[0].map", "mapkey: is required" },
+	{ "[{\"type\":\"mapkey\",\"map\":{}}]", "filters[0].map",
+	    "object of 1 to 256" },
+	{ "[{\"type\":\"mapkey\",\"map\":{\"a\":\"\"}}]", "filters[0].map",
+	    "non-empty strings" },
+	{ "[{\"type\":\"mapkey\",\"map\":{\"a\":1}}]", "filters[0].map",
+	    "or null" },
 	{ "[{\"type\":\"dedupe\",\"lifetime\":5}]", "filters[0].lifetime",
 	    "dedupe: must be a duration" },
 	{ "[{\"type\":\"dedupe\",\"lifetime\":\"soon\"}]",
@@ -796,6 +823,95 @@ test_spike(void)
 	event_base_free(base);
 }
 
+/* Field k of r as JSON text ("" if absent), in a static buffer. */
+static const char *
+fieldv(const struct record *r, const char *k)
+{
+	return (field(r, k));
+}
+
+static void
+test_exprfilters(void)
+{
+	struct search		*s;
+	struct filter_chain	*fc;
+	struct fstate		*fs;
+	struct trace		 t;
+	struct record		*r;
+	size_t			 n;
+	const char		*k;
+
+	s = mksearch("[{\"type\":\"expression\",\"expr\":\"status >= 500 or "
+	    "user == 'root'\"}]", 10);
+	fc = chain_at(s, T0);
+	fs = fstate_new(NULL, s->s_id);
+	r = rec(T0, "user", "root", NULL);
+	record_add_int(r, "status", 200);
+	ok(pass(fc, fs, r, NULL) == FILTER_KEEP, "expression: root kept");
+	r = rec(T0, "user", "bob", NULL);
+	record_add_int(r, "status", 503);
+	ok(pass(fc, fs, r, NULL) == FILTER_KEEP, "expression: 503 kept");
+	r = rec(T0, "user", "bob", NULL);
+	record_add_int(r, "status", 200);
+	memset(&t, 0, sizeof t);
+	ok(pass(fc, fs, r, &t) == FILTER_DROP && strcmp(t.what, "dropped") ==
+	    0 && strstr(t.why, "false") != NULL, "expression: bob 200 dropped");
+	fstate_free(fs);
+	filter_chain_free(fc);
+	search_unref(s);
+
+	/* An error: on_error keep (default), then drop. */
+	s = mksearch("[{\"type\":\"expression\",\"expr\":\"1 / n > 0\"}]", 11);
+	fc = chain_at(s, T0);
+	r = rec(T0, NULL);
+	record_add_int(r, "n", 0);
+	memset(&t, 0, sizeof t);
+	ok(pass(fc, NULL, r, &t) == FILTER_KEEP && strcmp(t.what, "error") ==
+	    0 && strstr(t.why, "division by zero") != NULL,
+	    "an error keeps by default, traced: %s", t.why);
+	ok(filter_chain_errors(fc, &k) == 1 && k != NULL &&
+	    strncmp(k, "filters[0] (expression): ", 25) == 0,
+	    "the chain counts it: %s", k ? k : "");
+	filter_chain_free(fc);
+	search_unref(s);
+	s = mksearch("[{\"type\":\"expression\",\"expr\":\"1 / n > 0\","
+	    "\"on_error\":\"drop\"}]", 12);
+	fc = chain_at(s, T0);
+	r = rec(T0, NULL);
+	record_add_int(r, "n", 0);
+	ok(pass(fc, NULL, r, NULL) == FILTER_DROP, "on_error drop drops");
+	filter_chain_free(fc);
+	search_unref(s);
+
+	/* mapvalue then mapkey; what they add stays outside "fields". */
+	s = mksearch("[{\"type\":\"mapvalue\",\"set\":{\"user\":\"lower(user)\","
+	    "\"n2\":\"n * 2\"}},{\"type\":\"mapkey\",\"map\":{\"src\":\"ip\","
+	    "\"secret\":null}}]", 13);
+	fc = chain_at(s, T0);
+	r = rec(T0, "user", "ALICE", "src", "10.0.0.1", "secret", "pw",
+	    "ip", "old", NULL);
+	record_add_int(r, "n", 21);
+	r->r_nsrc = record_count(r);
+	memset(&t, 0, sizeof t);
+	ok(filter_chain_record(fc, NULL, r, trace_cb, &t) == FILTER_KEEP,
+	    "mapvalue + mapkey keep");
+	is_string(fieldv(r, "user"), "\"alice\"", "user lowered");
+	is_string(fieldv(r, "n2"), "42", "n2 computed");
+	is_string(fieldv(r, "ip"), "\"10.0.0.1\"",
+	    "src renamed to ip, replacing the old ip");
+	ok(record_find(r, "src", 3) == -1 && record_find(r, "secret", 6) == -1,
+	    "src and secret gone");
+	n = record_count(r);
+	ok(n == 4 && r->r_nsrc == 1, "4 fields, only n still from the source "
+	    "(%zu, nsrc %zu)", n, r->r_nsrc);
+	ok(t.calls == 2 && strcmp(t.what, "changed") == 0 &&
+	    strstr(t.why, "renamed or removed 3 keys") != NULL,
+	    "traced: %s", t.why);
+	record_free(r);
+	filter_chain_free(fc);
+	search_unref(s);
+}
+
 static void
 test_common(void)
 {
@@ -850,7 +966,7 @@ int
 main(void)
 {
 	plan((int)(sizeof bads / sizeof bads[0]) + 3 + 23 + 10 + 13 + 8 +
-	    16 + 17 + 5);
+	    16 + 17 + 5 + 13);
 	test_validate();
 	test_dedupe_key();
 	test_dedupe_content();
@@ -859,5 +975,6 @@ main(void)
 	test_persist();
 	test_spike();
 	test_common();
+	test_exprfilters();
 	return (test_done());
 }
