@@ -869,9 +869,11 @@ test_exprfilters(void)
 	ok(pass(fc, NULL, r, &t) == FILTER_KEEP && strcmp(t.what, "error") ==
 	    0 && strstr(t.why, "division by zero") != NULL,
 	    "an error keeps by default, traced: %s", t.why);
-	ok(filter_chain_errors(fc, &k) == 1 && k != NULL &&
+	k = NULL;
+	n = filter_chain_errors(fc, &k);
+	ok(n == 1 && k != NULL &&
 	    strncmp(k, "filters[0] (expression): ", 25) == 0,
-	    "the chain counts it: %s", k ? k : "");
+	    "the chain counts it: %s", k != NULL ? k : "");
 	filter_chain_free(fc);
 	search_unref(s);
 	s = mksearch("[{\"type\":\"expression\",\"expr\":\"1 / n > 0\","
