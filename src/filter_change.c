@@ -7,10 +7,13 @@
  *
  * Without "key" the search has one last value.  Values are compared as
  * JSON text; the state per key (SHA-256 of the key values, truncated to
- * 16 bytes) is the last value, or "sha256:<hex>" of it when longer than
- * CHANGE_VALUE_MAX.  The first sighting of a key has nothing to differ
- * from: "first" says whether it passes (default: it is dropped).  A
- * record without the field is dropped and changes nothing.  With
+ * 16 bytes) is the event time of the last value (be64 ms) and the value,
+ * or "sha256:<hex>" of it when longer than CHANGE_VALUE_MAX.  The first
+ * sighting of a key has nothing to differ from: "first" says whether it
+ * passes (default: it is dropped).  A record without the field, or older
+ * than the last value (a late record, or a window run again), is dropped
+ * and changes nothing: a replayed window decides the same way, whatever
+ * the order the source gives the records in.  With
  * "add_previous" a passing record gets the field "previous_FIELD" with
  * the last value (null on a first sighting or for a long value).
  *
@@ -46,6 +49,7 @@ struct change {
 	char		**c_keys;
 	size_t		  c_nkeys;
 	int		  c_first_pass;
+	int64_t		  c_now;
 	uint64_t	  c_changes;	/* records passed in this run */
 	struct buf	  c_buf;
 	struct buf	  c_old;
@@ -126,8 +130,8 @@ change_new(const struct json *f, const struct filter_env *env)
 	size_t			 i;
 	int			 b = 0;
 
-	(void)env;
 	c = xcalloc(1, sizeof *c);
+	c->c_now = env->fe_now;
 	c->c_field = xstrdup(json_str(json_get(f, "field")));
 	if ((k = json_get(f, "key")) != NULL && json_len(k) > 0) {
 		c->c_nkeys = json_len(k);
@@ -144,14 +148,13 @@ change_new(const struct json *f, const struct filter_env *env)
 	return (c);
 }
 
-/* The stored form of value v (n bytes): itself, or its hash if long. */
+/* Append the stored form of value v (n bytes): itself, or its hash. */
 static void
 change_stored(const char *v, size_t n, struct buf *b)
 {
 	uint8_t	 sum[32];
 	char	 hex[65];
 
-	buf_reset(b);
 	if (n <= CHANGE_VALUE_MAX) {
 		buf_add(b, v, n);
 		return;
@@ -184,6 +187,8 @@ change_record(void *self, struct fstate *fs, uint16_t pos, struct record *r,
 	const void	*old;
 	const char	*v, *cur;
 	size_t		 i, n, curn, oldlen;
+	int64_t		 t, last = 0;
+	uint8_t		 tb[8];
 	int		 rc;
 	char		 was[CHANGE_WHY_VALUE + 8], now[CHANGE_WHY_VALUE + 8];
 
@@ -208,20 +213,36 @@ change_record(void *self, struct fstate *fs, uint16_t pos, struct record *r,
 		*why = "cannot read the last values";
 		return (FILTER_ERROR);
 	}
+	t = filter_record_time(r, c->c_now);
 	buf_reset(&c->c_old);
-	if (rc == 0)
-		buf_add(&c->c_old, old, oldlen);	/* before the put */
+	if (rc == 0 && oldlen >= 8) {
+		last = (int64_t)util_be64_get(old);
+		buf_add(&c->c_old, (const char *)old + 8, oldlen - 8);
+	} else
+		rc = 1;
+	change_show(cur, curn, now, sizeof now);
+	if (rc == 0 && t < last) {
+		snprintf(c->c_why, sizeof c->c_why, "%s is %s, but the "
+		    "record is older than the last value", c->c_field, now);
+		*why = c->c_why;
+		return (FILTER_DROP);
+	}
+	util_be64_put(tb, (uint64_t)t);
+	buf_reset(&c->c_buf);
+	buf_add(&c->c_buf, tb, sizeof tb);
 	change_stored(cur, curn, &c->c_buf);
-	if (rc == 0 && c->c_buf.b_len == oldlen &&
-	    memcmp(c->c_buf.b_data, c->c_old.b_data, oldlen) == 0) {
-		change_show(cur, curn, now, sizeof now);
+	if (rc == 0 && c->c_buf.b_len - 8 == c->c_old.b_len &&
+	    memcmp(c->c_buf.b_data + 8, c->c_old.b_data, c->c_old.b_len) ==
+	    0) {
+		if (t > last)
+			fstate_put(fs, pos, sum, 16, c->c_buf.b_data,
+			    c->c_buf.b_len);
 		snprintf(c->c_why, sizeof c->c_why, "%s is still %s",
 		    c->c_field, now);
 		*why = c->c_why;
 		return (FILTER_DROP);
 	}
 	fstate_put(fs, pos, sum, 16, c->c_buf.b_data, c->c_buf.b_len);
-	change_show(cur, curn, now, sizeof now);
 	if (rc != 0) {
 		if (!c->c_first_pass) {
 			snprintf(c->c_why, sizeof c->c_why, "%s is %s: the "

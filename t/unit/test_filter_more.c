@@ -1024,6 +1024,33 @@ test_change(void)
 	filter_chain_free(fc);
 	search_unref(s);
 
+	/* Event times: a record older than the last value changes nothing. */
+	s = mksearch("[{\"type\":\"change\",\"field\":\"s\",\"key\":"
+	    "[\"h\"]}]", 43);
+	fc = chain_at(s, T0 + HOUR_MS);
+	fs = fstate_new(NULL, 43);
+	ok(pass(fc, fs, rec(T0 + 10 * MIN_MS, "h", "a", "s", "up", NULL),
+	    NULL) == FILTER_DROP, "order: up at 10m, the first value");
+	memset(&t, 0, sizeof t);
+	ok(pass(fc, fs, rec(T0 + 5 * MIN_MS, "h", "a", "s", "down", NULL),
+	    &t) == FILTER_DROP && strcmp(t.why, "s is \"down\", but the "
+	    "record is older than the last value") == 0,
+	    "order: down at 5m is late: %s", t.why);
+	ok(pass(fc, fs, rec(T0 + 20 * MIN_MS, "h", "a", "s", "down", NULL),
+	    NULL) == FILTER_HELD, "order: down at 20m passes");
+	ok(pass(fc, fs, rec(T0 + 15 * MIN_MS, "h", "a", "s", "up", NULL),
+	    NULL) == FILTER_DROP, "order: up at 15m is late");
+	ok(pass(fc, fs, rec(T0 + 30 * MIN_MS, "h", "a", "s", "down", NULL),
+	    NULL) == FILTER_DROP, "order: down at 30m, still down");
+	ok(pass(fc, fs, rec(T0 + 25 * MIN_MS, "h", "a", "s", "up", NULL),
+	    NULL) == FILTER_DROP, "order: up at 25m is late (30m seen)");
+	finish(fc, fs, NULL, &out);
+	ok(out.fb_n == 1, "order: one change");
+	filter_batch_clear(&out);
+	fstate_free(fs);
+	filter_chain_free(fc);
+	search_unref(s);
+
 	/* Across runs over a store, with a restart. */
 	if ((base = event_base_new()) == NULL)
 		bail("event_base_new");
@@ -1116,7 +1143,7 @@ int
 main(void)
 {
 	plan((int)(sizeof bads / sizeof bads[0]) + 2 + 20 + 9 + 2 + 13 + 3 +
-	    21 + 15 + 30 + 7);
+	    21 + 15 + 37 + 7);
 	test_validate();
 	test_regex();
 	test_regex_limit();
