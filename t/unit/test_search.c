@@ -54,7 +54,9 @@ static const struct bad bads[] = {
 	{ "{\"name\":\"n\",\"source\":\"logs\",\"query\":\"*\"}", "type" },
 	{ "{\"name\":\"n\",\"type\":\"nope\",\"source\":\"logs\"}", "type" },
 	{ "{\"name\":\"n\",\"type\":\"graphite\",\"source\":\"metrics\"}",
-	    "type" },
+	    "query" },
+	{ "{\"name\":\"n\",\"type\":\"graphite\",\"source\":\"metrics\","
+	    "\"query\":\"a.b\",\"above\":\"5\"}", "above" },
 	{ "{\"name\":\"n\",\"type\":\"es\",\"query\":\"*\"}", "source" },
 	{ "{\"name\":\"n\",\"type\":\"es\",\"source\":5,\"query\":\"*\"}",
 	    "source" },
