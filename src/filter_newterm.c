@@ -212,8 +212,12 @@ newterm_record(void *self, struct fstate *fs, uint16_t pos, struct record *r,
 	if (seen && (n->n_expire == 0 || age <= n->n_expire)) {
 		newterm_describe(n, r);
 		util_fmt_duration(age / 1000, ago, sizeof ago);
-		snprintf(n->n_why, sizeof n->n_why, "%s was seen %s before",
-		    n->n_term, ago);
+		if (t < last)
+			snprintf(n->n_why, sizeof n->n_why, "%s was seen "
+			    "after this record", n->n_term);
+		else
+			snprintf(n->n_why, sizeof n->n_why, "%s was seen %s "
+			    "before", n->n_term, ago);
 		*why = n->n_why;
 		return (FILTER_DROP);
 	}

@@ -868,8 +868,10 @@ test_newterm_expire_learn(void)
 	    FILTER_DROP, "expire: a at 160m is known: 60m is not longer");
 	ok(pass(fc, fs, rec(T0 + 221 * MIN_MS, "u", "a", NULL), NULL) ==
 	    FILTER_HELD, "expire: a at 221m is new again (61m)");
-	ok(pass(fc, fs, rec(T0 + 10 * MIN_MS, "u", "a", NULL), NULL) ==
-	    FILTER_DROP, "expire: a late record is known");
+	memset(&t, 0, sizeof t);
+	ok(pass(fc, fs, rec(T0 + 10 * MIN_MS, "u", "a", NULL), &t) ==
+	    FILTER_DROP && strcmp(t.why, "u=\"a\" was seen after this "
+	    "record") == 0, "expire: a late record is known: %s", t.why);
 	ok(pass(fc, fs, rec(T0 + 250 * MIN_MS, "u", "a", NULL), NULL) ==
 	    FILTER_DROP, "expire: the late record did not move last-seen");
 	finish(fc, fs, NULL, &out);
