@@ -674,6 +674,18 @@ fstate_put(struct fstate *fs, uint16_t pos, const void *key, size_t klen,
 	free(old);
 }
 
+/* Set filter pos's key in the overlay, whatever becomes of the record. */
+void
+fstate_put_seen(struct fstate *fs, uint16_t pos, const void *key,
+    size_t klen, const void *val, size_t vlen)
+{
+	int	 staging = fs->fs_staging;
+
+	fs->fs_staging = 0;
+	fstate_put(fs, pos, key, klen, val, vlen);
+	fs->fs_staging = staging;
+}
+
 /* The staged value of the key in fs_key, or NULL. */
 static struct fstate_val *
 fstate_staged(struct fstate *fs)

@@ -122,9 +122,19 @@ void		 fstate_free(struct fstate *);
  */
 int		 fstate_get(struct fstate *, uint16_t, const void *, size_t,
 		    const void **, size_t *);
-/* Set filter pos's key in the overlay (value copied). */
+/*
+ * Set filter pos's key in the overlay (value copied).  It counts only if
+ * the record being decided passes the whole chain.
+ */
 void		 fstate_put(struct fstate *, uint16_t, const void *, size_t,
 		    const void *, size_t);
+/*
+ * The same for a fact about the data rather than a decision (a term seen,
+ * a field's last value): it counts whatever becomes of the record, and
+ * still only when the run commits.
+ */
+void		 fstate_put_seen(struct fstate *, uint16_t, const void *,
+		    size_t, const void *, size_t);
 /* Write the overlay in a write transaction.  Returns 0 or -1. */
 int		 fstate_apply(struct fstate *, struct store_txn *);
 /* Entries in the overlay. */

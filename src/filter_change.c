@@ -17,12 +17,10 @@
  * "add_previous" a passing record gets the field "previous_FIELD" with
  * the last value (null on a first sighting or for a long value).
  *
- * Every sighting must be recorded, also those of records this filter or a
- * later one drops (else a first sighting dropped would stay a first
- * sighting for ever).  The chain keeps the state changes of a record only
- * when it passes, except at a filter that works on the whole run, where
- * what reached the filter counts; so this filter is such a filter with no
- * work at the end, as newterm is (see filter_newterm.c).
+ * Every sighting is recorded (fstate_put_seen), also those of records
+ * this filter or a later one drops (else a first sighting dropped would
+ * stay a first sighting for ever): the last value is a fact about the
+ * data, stored when the run commits.
  */
 #include "autoconf.h"
 
@@ -61,8 +59,6 @@ static int	change_validate(const struct json *, const char *,
 static void	*change_new(const struct json *, const struct filter_env *);
 static enum filter_verdict change_record(void *, struct fstate *, uint16_t,
 		    struct record *, const char **);
-static void	change_batch(void *, struct fstate *, uint16_t,
-		    struct filter_batch *, filter_batch_cb, void *);
 static void	change_free(void *);
 
 const struct filter_ops filter_change_ops = {
@@ -70,7 +66,6 @@ const struct filter_ops filter_change_ops = {
 	.fo_validate = change_validate,
 	.fo_new = change_new,
 	.fo_record = change_record,
-	.fo_batch = change_batch,
 	.fo_free = change_free
 };
 
@@ -235,14 +230,14 @@ change_record(void *self, struct fstate *fs, uint16_t pos, struct record *r,
 	    memcmp(c->c_buf.b_data + 8, c->c_old.b_data, c->c_old.b_len) ==
 	    0) {
 		if (t > last)
-			fstate_put(fs, pos, sum, 16, c->c_buf.b_data,
+			fstate_put_seen(fs, pos, sum, 16, c->c_buf.b_data,
 			    c->c_buf.b_len);
 		snprintf(c->c_why, sizeof c->c_why, "%s is still %s",
 		    c->c_field, now);
 		*why = c->c_why;
 		return (FILTER_DROP);
 	}
-	fstate_put(fs, pos, sum, 16, c->c_buf.b_data, c->c_buf.b_len);
+	fstate_put_seen(fs, pos, sum, 16, c->c_buf.b_data, c->c_buf.b_len);
 	if (rc != 0) {
 		if (!c->c_first_pass) {
 			snprintf(c->c_why, sizeof c->c_why, "%s is %s: the "
@@ -276,22 +271,6 @@ change_record(void *self, struct fstate *fs, uint16_t pos, struct record *r,
 	c->c_changes++;
 	*why = c->c_why;
 	return (FILTER_KEEP);
-}
-
-/* The end of the run: the changed records go on. */
-static void
-change_batch(void *self, struct fstate *fs, uint16_t pos,
-    struct filter_batch *b, filter_batch_cb done, void *arg)
-{
-	struct change	*c = self;
-	char		 msg[64];
-
-	(void)fs;
-	(void)pos;
-	(void)b;
-	snprintf(msg, sizeof msg, "%llu record%s with a change",
-	    (unsigned long long)c->c_changes, c->c_changes == 1 ? "" : "s");
-	done(arg, NULL, msg);
 }
 
 /* Free an instance. */

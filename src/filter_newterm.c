@@ -13,14 +13,9 @@
  * counted from the search's creation, terms are recorded and nothing
  * passes.
  *
- * Every sighting must be recorded, also those of records this filter
- * drops; the chain keeps the state changes of a record only when it
- * passes, except at a filter that works on the whole run, where what
- * reached the filter counts.  So this filter is such a filter with no
- * work at the end: the records with a new term are held and go on through
- * the rest of the chain when the source is read.  A consequence: the state
- * of the filters before it (dedupe, throttle) also counts for the records
- * it drops, so put it first.
+ * Every sighting is recorded (fstate_put_seen), also those of records
+ * this filter or a later one drops: a term seen is a fact about the data,
+ * not a decision.  It is stored when the run commits.
  */
 #include "autoconf.h"
 
@@ -54,8 +49,6 @@ static int	newterm_validate(const struct json *, const char *,
 static void	*newterm_new(const struct json *, const struct filter_env *);
 static enum filter_verdict newterm_record(void *, struct fstate *, uint16_t,
 		    struct record *, const char **);
-static void	newterm_batch(void *, struct fstate *, uint16_t,
-		    struct filter_batch *, filter_batch_cb, void *);
 static void	newterm_free(void *);
 
 const struct filter_ops filter_newterm_ops = {
@@ -63,7 +56,6 @@ const struct filter_ops filter_newterm_ops = {
 	.fo_validate = newterm_validate,
 	.fo_new = newterm_new,
 	.fo_record = newterm_record,
-	.fo_batch = newterm_batch,
 	.fo_free = newterm_free
 };
 
@@ -206,7 +198,7 @@ newterm_record(void *self, struct fstate *fs, uint16_t pos, struct record *r,
 	}
 	/* A late record does not move the sighting back in time. */
 	util_be64_put(val, (uint64_t)(seen && last > t ? last : t));
-	fstate_put(fs, pos, sum, 16, val, sizeof val);
+	fstate_put_seen(fs, pos, sum, 16, val, sizeof val);
 
 	age = t >= last ? t - last : 0;
 	if (seen && (n->n_expire == 0 || age <= n->n_expire)) {
@@ -230,22 +222,6 @@ newterm_record(void *self, struct fstate *fs, uint16_t pos, struct record *r,
 	}
 	n->n_new++;
 	return (FILTER_KEEP);
-}
-
-/* The end of the run: the new terms' records go on. */
-static void
-newterm_batch(void *self, struct fstate *fs, uint16_t pos,
-    struct filter_batch *b, filter_batch_cb done, void *arg)
-{
-	struct newterm	*n = self;
-	char		 msg[64];
-
-	(void)fs;
-	(void)pos;
-	(void)b;
-	snprintf(msg, sizeof msg, "%llu record%s with a new term",
-	    (unsigned long long)n->n_new, n->n_new == 1 ? "" : "s");
-	done(arg, NULL, msg);
 }
 
 /* Free an instance. */
