@@ -31,6 +31,7 @@
 
 #include "alert.h"
 #include "api.h"
+#include "api_int.h"
 #include "auth.h"
 #include "buf.h"
 #include "config.h"
@@ -54,27 +55,6 @@
 
 #define API_MAX_HEADERS		(16 * 1024)
 #define API_PUSH_MAX		10000	/* alerts per push request */
-#define API_LIMIT_DEFAULT	100
-#define API_LIMIT_MAX		1000
-
-struct api {
-	struct api_env			*a_env;
-	const struct config		*a_cfg;
-	struct evhttp			*a_http;
-	struct evhttp_bound_socket	*a_sock;
-	char				 a_address[128];
-};
-
-/* One request being handled. */
-struct api_call {
-	struct api		*c_api;
-	struct evhttp_request	*c_req;
-	enum evhttp_cmd_type	 c_method;
-	const char		*c_path;	/* decoded path */
-	struct evkeyvalq	 c_query;
-	const char		*c_actor;
-	enum role		 c_role;
-};
 
 /* A run waiting to be answered. */
 struct api_pending_run {
@@ -107,7 +87,7 @@ api_method_name(enum evhttp_cmd_type m)
 }
 
 /* Send a JSON body with a status. */
-static void
+void
 api_send(struct api *a, struct evhttp_request *req, int status,
     const char *body, size_t len)
 {
@@ -139,7 +119,7 @@ api_send(struct api *a, struct evhttp_request *req, int status,
 }
 
 /* Send the output of a generator. */
-static void
+void
 api_send_gen(struct api *a, struct evhttp_request *req, int status,
     yajl_gen g)
 {
@@ -152,12 +132,7 @@ api_send_gen(struct api *a, struct evhttp_request *req, int status,
 }
 
 /* Send an error of the common shape. */
-static void
-api_error(struct api *a, struct evhttp_request *req, int status,
-    const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void
+void
 api_error(struct api *a, struct evhttp_request *req, int status,
     const char *field, const char *fmt, ...)
 {
@@ -198,8 +173,20 @@ api_error(struct api *a, struct evhttp_request *req, int status,
 	api_send_gen(a, req, status, g);
 }
 
+/* Whether the caller's role is at least role; else 403. */
+int
+api_need_role(struct api_call *c, enum role role)
+{
+	if (c->c_role >= role)
+		return (1);
+	api_error(c->c_api, c->c_req, 403, NULL, "key \"%s\" has the role "
+	    "%s; this needs %s", c->c_actor, config_role_name(c->c_role),
+	    config_role_name(role));
+	return (0);
+}
+
 /* Answer a wrong method with the methods the route takes. */
-static void
+void
 api_bad_method(struct api_call *c, const char *allow)
 {
 	evhttp_add_header(evhttp_request_get_output_headers(c->c_req),
@@ -209,16 +196,14 @@ api_bad_method(struct api_call *c, const char *allow)
 }
 
 /* The body as a JSON tree; NULL after answering 400 (or with empty ok). */
-static struct json *api_body_json(struct api_call *, int, int, int *);
-
-static struct json *
+struct json *
 api_body(struct api_call *c, int empty_ok, int *answered)
 {
 	return (api_body_json(c, empty_ok, 1, answered));
 }
 
 /* The body as JSON (an object, or anything when !object); see api_body. */
-static struct json *
+struct json *
 api_body_json(struct api_call *c, int empty_ok, int object, int *answered)
 {
 	struct evbuffer	*in = evhttp_request_get_input_buffer(c->c_req);
@@ -254,7 +239,7 @@ api_body_json(struct api_call *c, int empty_ok, int object, int *answered)
 }
 
 /* Check that only the named query parameters are present. */
-static int
+int
 api_params_ok(struct api_call *c, const char *const *allowed)
 {
 	struct evkeyval	*kv;
@@ -275,7 +260,7 @@ api_params_ok(struct api_call *c, const char *const *allowed)
 }
 
 /* Parse limit and cursor; answers 400 and returns -1 when bad. */
-static int
+int
 api_paging(struct api_call *c, size_t *limit, uint64_t *cursor)
 {
 	const char	*l, *cur;
@@ -305,7 +290,7 @@ api_paging(struct api_call *c, size_t *limit, uint64_t *cursor)
 }
 
 /* Write "next": cursor or null. */
-static void
+void
 api_gen_next(yajl_gen g, uint64_t next)
 {
 	char	 s[32];
@@ -476,7 +461,7 @@ api_searches_create(struct api_call *c)
 }
 
 /* Parse a path id; answers and returns 0 when bad. */
-static uint64_t
+uint64_t
 api_path_id(struct api_call *c, const char *s, size_t len, const char *what)
 {
 	char		 tmp[32];
@@ -553,7 +538,7 @@ api_search_one(struct api_call *c, uint64_t id)
 }
 
 /* A JSON time: RFC 3339 text or epoch seconds.  0, or -1 when neither. */
-static int
+int
 api_json_time(const struct json *v, int64_t *ms)
 {
 	int64_t	 secs;
@@ -570,7 +555,7 @@ api_json_time(const struct json *v, int64_t *ms)
  * The end of "now" for a run: "at" (RFC 3339 or epoch seconds), or the
  * present.  Answers 422 and returns -1 when bad.
  */
-static int
+int
 api_parse_at(struct api_call *c, const struct json *at, int64_t *end)
 {
 	*end = util_now_ms();
@@ -624,7 +609,7 @@ api_start_run(struct api_call *c, struct search *s, int64_t from, int64_t to,
  * terminated); hint says what is expected.  Returns 0, or -1 after
  * answering.
  */
-static int
+int
 api_only_keys(struct api_call *c, const struct json *obj,
     const char *const *keys, const char *hint)
 {
@@ -921,105 +906,6 @@ api_search_jobs(struct api_call *c, uint64_t id)
 	api_send_gen(c->c_api, c->c_req, 200, g);
 }
 
-/* One alert into the listing. */
-static void
-api_alert_one(void *arg, const struct alert *a)
-{
-	alert_gen(arg, a);
-}
-
-/* GET /api/v1/alerts */
-static void
-api_alerts_list(struct api_call *c)
-{
-	static const char *const params[] = { "state", "search", "limit",
-	    "cursor", NULL };
-	struct alert_query	 q;
-	struct store_txn	*txn;
-	enum alert_state	 st;
-	const char		*p;
-	uint64_t		 next, v;
-	yajl_gen		 g;
-	int			 n;
-
-	if (!api_params_ok(c, params))
-		return;
-	memset(&q, 0, sizeof q);
-	q.aq_state = -1;
-	if (api_paging(c, &q.aq_limit, &q.aq_before) == -1)
-		return;
-	if ((p = evhttp_find_header(&c->c_query, "state")) != NULL) {
-		if (alert_state_parse(p, &st) == -1) {
-			api_error(c->c_api, c->c_req, 400, "state",
-			    "state must be new, in_progress or resolved");
-			return;
-		}
-		q.aq_state = (int)st;
-	}
-	if ((p = evhttp_find_header(&c->c_query, "search")) != NULL) {
-		if (util_parse_uint(p, UINT64_MAX, &v) == -1 || v == 0) {
-			api_error(c->c_api, c->c_req, 400, "search",
-			    "search must be a search id");
-			return;
-		}
-		q.aq_search = v;
-	}
-	if ((txn = store_read(c->c_api->a_env->ae_run->re_store)) == NULL) {
-		api_error(c->c_api, c->c_req, 500, NULL, "the store failed");
-		return;
-	}
-	g = jgen_new();
-	yajl_gen_map_open(g);
-	jgen_str(g, "items");
-	yajl_gen_array_open(g);
-	n = alert_list(txn, &q, api_alert_one, g, &next);
-	store_done(txn);
-	if (n == -1) {
-		yajl_gen_free(g);
-		api_error(c->c_api, c->c_req, 500, NULL, "the store failed");
-		return;
-	}
-	yajl_gen_array_close(g);
-	api_gen_next(g, next);
-	yajl_gen_map_close(g);
-	api_send_gen(c->c_api, c->c_req, 200, g);
-}
-
-/* GET /api/v1/alerts/{id} */
-static void
-api_alert_get(struct api_call *c, uint64_t id)
-{
-	struct store_txn	*txn;
-	struct alert		*a;
-	yajl_gen		 g;
-	int			 rc;
-
-	if (c->c_method != EVHTTP_REQ_GET) {
-		api_bad_method(c, "GET");
-		return;
-	}
-	if ((txn = store_read(c->c_api->a_env->ae_run->re_store)) == NULL) {
-		api_error(c->c_api, c->c_req, 500, NULL, "the store failed");
-		return;
-	}
-	rc = alert_get(txn, id, &a);
-	store_done(txn);
-	if (rc == 1) {
-		api_error(c->c_api, c->c_req, 404, NULL, "no alert %llu",
-		    (unsigned long long)id);
-		return;
-	}
-	if (rc == -1) {
-		api_error(c->c_api, c->c_req, 500, NULL,
-		    "alert %llu could not be read", (unsigned long long)id);
-		return;
-	}
-	g = jgen_new();
-	alert_gen(g, a);
-	alert_free(a);
-	api_send_gen(c->c_api, c->c_req, 200, g);
-}
-
 /* GET /healthz */
 static void
 api_healthz(struct api_call *c)
@@ -1204,7 +1090,7 @@ api_match(const char *path, const char *prefix, const char **rest)
  * Split "/ID[/rest]" after a collection: the id (0 when bad: answered),
  * and in *sub the rest ("/run"), or NULL when nothing (or "/") follows.
  */
-static uint64_t
+uint64_t
 api_path_split(struct api_call *c, const char *rest, const char *what,
     const char **sub)
 {
@@ -1224,8 +1110,9 @@ api_path_split(struct api_call *c, const char *rest, const char *what,
 static void
 api_route(struct api_call *c)
 {
-	const char	*rest, *slash;
-	uint64_t	 id;
+	const struct api_route	*r;
+	const char		*rest, *slash;
+	uint64_t		 id;
 
 	if (api_match(c->c_path, "/api/v1/searches", &rest)) {
 		if (*rest == '\0' || strcmp(rest, "/") == 0) {
@@ -1264,22 +1151,11 @@ api_route(struct api_call *c)
 			    "no route %s", c->c_path);
 		return;
 	}
-	if (api_match(c->c_path, "/api/v1/alerts", &rest)) {
-		if (*rest == '\0' || strcmp(rest, "/") == 0) {
-			if (c->c_method == EVHTTP_REQ_GET)
-				api_alerts_list(c);
-			else
-				api_bad_method(c, "GET");
+	for (r = api_routes; r->ar_prefix != NULL; r++) {
+		if (api_match(c->c_path, r->ar_prefix, &rest)) {
+			r->ar_handler(c, rest);
 			return;
 		}
-		if ((id = api_path_split(c, rest, "alert", &slash)) == 0)
-			return;
-		if (slash == NULL)
-			api_alert_get(c, id);
-		else
-			api_error(c->c_api, c->c_req, 404, NULL,
-			    "no route %s", c->c_path);
-		return;
 	}
 	api_error(c->c_api, c->c_req, 404, NULL, "no route %s", c->c_path);
 }

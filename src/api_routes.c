@@ -1,0 +1,14 @@
+/*
+ * api_routes.c -- the table of /api/v1 collections that live in their own
+ * files (see api_int.h).  One line per collection.
+ */
+#include "autoconf.h"
+
+#include <stddef.h>
+
+#include "api_int.h"
+
+const struct api_route api_routes[] = {
+	{ "/api/v1/alerts", api_alerts },
+	{ NULL, NULL }
+};
