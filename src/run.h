@@ -58,6 +58,7 @@ struct run_env {
 	struct sources		*re_sources;
 	struct sched		*re_sched;
 	struct evdns_base	*re_dns;	/* for filters; may be NULL */
+	struct silences		*re_silences;	/* may be NULL */
 };
 
 /* The run is over (committed, or failed to commit); the callee frees it. */

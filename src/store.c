@@ -117,7 +117,9 @@ struct store {
 
 static const char *store_dbnames[STORE_NDB] = {
 	"meta", "searches", "search_state", "alerts", "alerts_by_search",
-	"alerts_by_state", "filter_state", "jobs", "outbox", "files"
+	"alerts_by_state", "filter_state", "jobs", "outbox", "files",
+	"alert_log", "alert_index", "silences", "users", "audit",
+	"search_history"
 };
 
 static int	store_mkdirs(const char *);

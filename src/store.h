@@ -36,6 +36,13 @@ enum store_db {
 	STORE_JOBS,		/* be64 search | be64 job id -> job JSON */
 	STORE_OUTBOX,		/* be64 seq -> outbox entry */
 	STORE_FILES,		/* searches_dir file name -> be64 search id */
+	/* Issue 5 (alert lifecycle, users, audit); layouts in their modules. */
+	STORE_ALERT_LOG,	/* be64 alert | be64 seq -> log entry (alert.c) */
+	STORE_ALERT_INDEX,	/* secondary indexes of alerts (alert.c) */
+	STORE_SILENCES,		/* be64 id -> silence JSON (silence.c) */
+	STORE_USERS,		/* users, groups, API keys (users.c) */
+	STORE_AUDIT,		/* be64 seq -> audit entry (audit.c) */
+	STORE_SEARCH_HISTORY,	/* be64 search | be64 version -> snapshot */
 	STORE_NDB
 };
 
