@@ -10,5 +10,6 @@
 
 const struct api_route api_routes[] = {
 	{ "/api/v1/alerts", api_alerts },
+	{ "/api/v1/silences", api_silences },
 	{ NULL, NULL }
 };

@@ -35,6 +35,7 @@
 #include "run.h"
 #include "sched.h"
 #include "searches.h"
+#include "silence.h"
 #include "sources.h"
 #include "store.h"
 #include "util.h"
@@ -368,6 +369,9 @@ main(int argc, char *argv[])
 	m.m_env.re_base = m.m_base;
 	m.m_env.re_cfg = m.m_cfg;
 	m.m_env.re_store = m.m_store;
+	if ((m.m_env.re_silences = silences_new(m.m_store, err,
+	    sizeof err)) == NULL)
+		fatalx("%s", err);
 	m.m_env.re_httpc = m.m_httpc;
 	m.m_env.re_outbox = m.m_outbox;
 	m.m_env.re_metrics = &m.m_metrics;
@@ -421,6 +425,7 @@ main(int argc, char *argv[])
 	lists_free(m.m_lists);
 	httpc_free(m.m_httpc);
 	store_close(m.m_store);
+	silences_free(m.m_env.re_silences);
 	sources_free(m.m_sources);
 	if (m.m_env.re_dns != NULL)
 		evdns_base_free(m.m_env.re_dns, 1);
