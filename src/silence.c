@@ -496,7 +496,8 @@ silence_from_store(const char *p, size_t len, char *msg, size_t msglen)
 	si = xcalloc(1, sizeof *si);
 	memset(&err, 0, sizeof err);
 	if (silence_matchers(si, json_get(j, "matchers"), &err) == -1) {
-		snprintf(msg, msglen, "%s: %s", err.se_field, err.se_message);
+		snprintf(msg, msglen, "%.100s: %.140s", err.se_field,
+		    err.se_message);
 		goto fail;
 	}
 	cr = json_str(json_get(j, "creator"));
