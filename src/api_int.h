@@ -22,7 +22,9 @@
 #include "config.h"
 
 struct api_env;
+struct api_pending;
 struct json;
+struct users;
 
 #define API_LIMIT_DEFAULT	100
 #define API_LIMIT_MAX		1000
@@ -33,6 +35,8 @@ struct api {
 	struct evhttp			*a_http;
 	struct evhttp_bound_socket	*a_sock;
 	char				 a_address[128];
+	struct users			*a_users;	/* made through the API */
+	TAILQ_HEAD(, api_pending)	 a_pending;	/* changes to audit */
 };
 
 /* One request being handled. */
@@ -44,6 +48,7 @@ struct api_call {
 	struct evkeyvalq	 c_query;
 	const char		*c_actor;	/* who: the key's name */
 	enum role		 c_role;
+	struct api_pending	*c_audit;	/* a change to audit, or NULL */
 };
 
 /*
@@ -116,5 +121,12 @@ int		 api_only_keys(struct api_call *, const struct json *,
  * returns 0.
  */
 int		 api_need_role(struct api_call *, enum role);
+/*
+ * Name what this change did for the audit log: the object ("key:ops") and
+ * a summary ("revoke"); NULL keeps the default (from the path, the answer
+ * and the body).  api_audit_skip: this request changes nothing (a dry run).
+ */
+void		 api_audit_set(struct api_call *, const char *, const char *);
+void		 api_audit_skip(struct api_call *);
 
 #endif
