@@ -25,6 +25,7 @@
 #include <event2/event.h>
 
 #include "api.h"
+#include "autoclose.h"
 #include "config.h"
 #include "httpc.h"
 #include "lists.h"
@@ -58,6 +59,7 @@ struct main_ctx {
 	struct sched		*m_sched;
 	struct searches		*m_searches;
 	struct api		*m_api;
+	struct autoclose	*m_autoclose;
 	struct metrics		 m_metrics;
 	struct run_env		 m_env;
 	struct api_env		 m_api_env;
@@ -283,9 +285,9 @@ main(int argc, char *argv[])
 	struct queue_opts	 qo;
 	struct outbox_opts	 oo;
 	char			 err[512], host[256];
-	const char		*instance;
+	const char		*instance, *p;
 	struct timeval		 tv;
-	int64_t			 ms;
+	int64_t			 ms, off;
 	int			 ch, check = 0, foreground = 0, verbose = 0;
 	size_t			 i;
 
@@ -336,6 +338,18 @@ main(int argc, char *argv[])
 	log_libevent();
 	if ((m.m_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
+	/*
+	 * Test hook: FOUR11_CLOCK_OFFSET_MS moves the clock of 411d (every
+	 * util_now_ms) by that many ms, so that tests can see autoclose and
+	 * other idle times pass.  Not for production.
+	 */
+	if ((p = getenv("FOUR11_CLOCK_OFFSET_MS")) != NULL && *p != '\0') {
+		if (util_parse_int64(p, strlen(p), &off) == -1)
+			fatalx("FOUR11_CLOCK_OFFSET_MS: not a whole number");
+		util_clock_offset(off);
+		log_warnx("clock moved by %lld ms (FOUR11_CLOCK_OFFSET_MS)",
+		    (long long)off);
+	}
 	m.m_metrics.m_started_ms = util_now_ms();
 
 	if ((m.m_store = store_open(m.m_base, m.m_cfg->c_datadir, err,
@@ -391,6 +405,8 @@ main(int argc, char *argv[])
 	m.m_api_env.ae_version = PACKAGE_VERSION;
 	if ((m.m_api = api_new(&m.m_api_env, err, sizeof err)) == NULL)
 		fatalx("%s", err);
+	if ((m.m_autoclose = autoclose_new(&m.m_env, m.m_searches)) == NULL)
+		fatalx("could not start autoclose");
 
 	m.m_sigterm = evsignal_new(m.m_base, SIGTERM, main_signal_cb, &m);
 	m.m_sigint = evsignal_new(m.m_base, SIGINT, main_signal_cb, &m);
@@ -416,6 +432,7 @@ main(int argc, char *argv[])
 	event_base_dispatch(m.m_base);
 
 	/* Shutdown, in the reverse order of start-up. */
+	autoclose_free(m.m_autoclose);
 	api_free(m.m_api);
 	sched_free(m.m_sched);
 	searches_free(m.m_searches);

@@ -302,6 +302,57 @@ done:
 	return (rc);
 }
 
+/* One delivery job for a to one target. */
+int
+outbox_alert_job(struct outbox *ob, struct store_txn *txn, const char *type,
+    const struct search *s, const struct alert *a, const char *name,
+    const char *ttype, const char *params)
+{
+	yajl_gen	 g;
+	struct buf	 p = BUF_INIT, stream = BUF_INIT;
+	char		 eid[64];
+	uint64_t	 seq;
+	int		 rc = -1;
+
+	if (outbox_event_id(txn, ob->o_store, eid, sizeof eid, NULL) == -1)
+		return (-1);
+	g = jgen_new();
+	outbox_gen_head(ob, g, eid, type, s);
+	jgen_kstr(g, "action", "send");
+	jgen_str(g, "alert");
+	alert_gen(g, a);
+	jgen_str(g, "links");
+	yajl_gen_map_open(g);
+	jgen_str(g, "alert");
+	if (ob->o_base_url != NULL) {
+		char *link = xprintf("%s/#/alerts/%llu", ob->o_base_url,
+		    (unsigned long long)a->a_id);
+
+		jgen_str(g, link);
+		free(link);
+	} else
+		jgen_null(g);
+	jgen_kstr(g, "source", a->a_source_url);
+	yajl_gen_map_close(g);
+	jgen_take(g, &p);	/* an open object */
+	buf_adds(&p, ",\"target\":{\"name\":");
+	json_append_string(&p, name, strlen(name));
+	buf_adds(&p, ",\"type\":");
+	json_append_string(&p, ttype, strlen(ttype));
+	buf_adds(&p, ",\"params\":");
+	buf_adds(&p, params != NULL ? params : "{}");
+	buf_adds(&p, "}}");
+	buf_printf(&stream, "notify:%s", ttype);
+	if ((seq = store_next_id(txn, "outbox")) != 0 &&
+	    outbox_put(txn, stream.b_data, type, eid, seq, 0, p.b_data,
+	    p.b_len) == 0)
+		rc = 0;
+	yajl_gen_free(g);
+	buf_free(&p);
+	buf_free(&stream);
+	return (rc);
+}
+
 /* Record a search.failed / search.recovered event. */
 int
 outbox_search_event(struct outbox *ob, struct store_txn *txn,

@@ -60,6 +60,15 @@ void		 outbox_free(struct outbox *);
  */
 int		 outbox_alert_event(struct outbox *, struct store_txn *,
 		    const char *, const struct search *, const struct alert *);
+/*
+ * Inside a write transaction: one delivery job for alert a to one target
+ * (name and type; params a JSON object text, or NULL for {}), outside the
+ * search's own targets (the "send" action).  The job's type is type; the
+ * payload has "action": "send".  Returns 0 or -1.
+ */
+int		 outbox_alert_job(struct outbox *, struct store_txn *,
+		    const char *, const struct search *, const struct alert *,
+		    const char *, const char *, const char *);
 /* Inside a write transaction: a search.failed / search.recovered event. */
 int		 outbox_search_event(struct outbox *, struct store_txn *,
 		    const char *, const struct search *,

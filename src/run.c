@@ -29,6 +29,7 @@
 #include "record.h"
 #include "run.h"
 #include "search.h"
+#include "silence.h"
 #include "sources.h"
 #include "src.h"
 #include "store.h"
@@ -658,8 +659,17 @@ run_apply(struct store_txn *txn, void *arg)
 	st.ss_last_run = r->r_started;
 	if (r->r_state == RUN_SUCCEEDED) {
 		for (i = 0; i < r->r_nalerts; i++) {
+			/*
+			 * D6: an alert an active silence matches is stored,
+			 * marked with the silence, and not announced.
+			 */
+			r->r_alerts[i]->a_silenced = r->r_env->re_silences !=
+			    NULL ? silences_match(r->r_env->re_silences,
+			    r->r_search, r->r_alerts[i], util_now_ms()) : 0;
 			if (alert_insert(txn, r->r_alerts[i]) == -1)
 				goto done;
+			if (r->r_alerts[i]->a_silenced != 0)
+				continue;
 			if (ob != NULL && outbox_alert_event(ob, txn,
 			    "alert.created", r->r_search, r->r_alerts[i]) == -1)
 				goto done;

@@ -682,14 +682,471 @@ test_repeated_key(void)
 	search_unref(s);
 }
 
+/* The indexes of issue 5: assignee, priority, escalation, idle order,
+ * counters, the combined listing, the scan bound, the log. */
+#define IXN	300
+
+struct ixfill {
+	struct search	*x_search[2];
+	uint64_t	 x_ids[IXN];
+};
+
+#define IX_ASSIGNEE(i)	((i) % 3 == 0 ? NULL : (i) % 3 == 1 ? "alice" : "bob")
+#define IX_PRIO(i)	((i) % 4 == 0 ? "high" : "low")
+#define IX_ESC(i)	((i) % 5 == 0)
+#define IX_STATE(i)	((i) % 6 == 0 ? ALERT_RESOLVED : ALERT_NEW)
+
+static int
+ixfill_cb(struct store_txn *txn, void *arg)
+{
+	struct ixfill	*f = arg;
+	struct record	*r;
+	struct alert	*a;
+	int		 i;
+
+	for (i = 0; i < IXN; i++) {
+		r = record_new();
+		r->r_time = NOW + i * 1000;
+		record_add_int(r, "n", i);
+		record_add_str(r, "host", i % 10 == 0 ? "WebNode" : "db", i %
+		    10 == 0 ? 7 : 2);
+		a = alert_from_record(f->x_search[i % 2], r, NOW + i);
+		record_free(r);
+		alert_hash(a);
+		free(a->a_assignee);
+		a->a_assignee = IX_ASSIGNEE(i) != NULL ?
+		    xstrdup(IX_ASSIGNEE(i)) : NULL;
+		free(a->a_priority);
+		a->a_priority = xstrdup(IX_PRIO(i));
+		a->a_escalated = IX_ESC(i);
+		a->a_state = IX_STATE(i);
+		if (i == 7)
+			a->a_silenced = 42;
+		if (alert_insert(txn, a) == -1) {
+			alert_free(a);
+			return (-1);
+		}
+		f->x_ids[i] = a->a_id;
+		alert_free(a);
+	}
+	return (0);
+}
+
+/* Collect ids; check each against a query. */
+struct ixlist {
+	uint64_t		 il_ids[IXN + 1];
+	size_t			 il_n;
+	int			 il_bad;
+	const struct alert_query *il_q;
+};
+
+static int
+ix_wants(const struct alert_query *q, const struct alert *a)
+{
+	const char	*as = a->a_assignee != NULL ? a->a_assignee : "";
+
+	if (q->aq_state >= 0 && (int)a->a_state != q->aq_state)
+		return (0);
+	if (q->aq_search != 0 && a->a_search_id != q->aq_search)
+		return (0);
+	if (q->aq_assignee != NULL && strcmp(as, q->aq_assignee) != 0)
+		return (0);
+	if (q->aq_priority != NULL && strcmp(a->a_priority,
+	    q->aq_priority) != 0)
+		return (0);
+	if (q->aq_escalated == ALERT_ESC_YES && !a->a_escalated)
+		return (0);
+	if (q->aq_escalated == ALERT_ESC_NO && a->a_escalated)
+		return (0);
+	if (q->aq_from != 0 && a->a_time < q->aq_from)
+		return (0);
+	if (q->aq_to != 0 && a->a_time >= q->aq_to)
+		return (0);
+	return (1);
+}
+
+static void
+ixlist_cb(void *arg, const struct alert *a)
+{
+	struct ixlist	*l = arg;
+
+	if (!ix_wants(l->il_q, a))
+		l->il_bad++;
+	if (l->il_n > 0 && a->a_id >= l->il_ids[l->il_n - 1])
+		l->il_bad++;
+	if (l->il_n < IXN + 1)
+		l->il_ids[l->il_n++] = a->a_id;
+}
+
+/* Page through q (limit per page); returns pages, fills l. */
+static int
+ix_all(struct store *st, struct alert_query *q, size_t limit,
+    struct ixlist *l)
+{
+	struct store_txn	*txn;
+	uint64_t		 next;
+	int			 n, pages = 0;
+
+	memset(l, 0, sizeof *l);
+	l->il_q = q;
+	q->aq_limit = limit;
+	q->aq_before = 0;
+	do {
+		txn = store_read(st);
+		n = alert_list(txn, q, ixlist_cb, l, &next);
+		store_done(txn);
+		if (n == -1 || pages++ > 2 * IXN)
+			return (-1);
+		q->aq_before = next;
+	} while (next != 0);
+	return (pages);
+}
+
+/* How many of the fill match q (by the fill's own rules). */
+static size_t
+ix_expect(const struct alert_query *q, uint64_t s0, uint64_t s1)
+{
+	struct alert	 a;
+	size_t		 i, n = 0;
+
+	for (i = 0; i < IXN; i++) {
+		memset(&a, 0, sizeof a);
+		a.a_search_id = i % 2 ? s1 : s0;
+		a.a_assignee = (char *)IX_ASSIGNEE(i);
+		a.a_priority = (char *)IX_PRIO(i);
+		a.a_escalated = IX_ESC(i);
+		a.a_state = IX_STATE(i);
+		a.a_time = NOW + (int64_t)i * 1000;
+		n += ix_wants(q, &a);
+	}
+	return (n);
+}
+
+static int
+ix_host_web(void *arg, const struct alert *a)
+{
+	(void)arg;
+	return (strstr(a->a_content, "WebNode") != NULL);
+}
+
+struct ixchange {
+	uint64_t	 c_id;
+	int		 c_what;
+	int64_t		 c_now;
+};
+
+static int
+ixchange_cb(struct store_txn *txn, void *arg)
+{
+	struct ixchange	*c = arg;
+	struct alert	*a, *old;
+	enum alert_state st;
+
+	if (alert_get(txn, c->c_id, &a) != 0 ||
+	    alert_get(txn, c->c_id, &old) != 0)
+		return (-1);
+	st = a->a_state;
+	switch (c->c_what) {
+	case 0:		/* assign, escalate, reprioritize */
+		free(a->a_assignee);
+		a->a_assignee = xstrdup("carol");
+		a->a_escalated = !a->a_escalated;
+		free(a->a_priority);
+		a->a_priority = xstrdup("critical");
+		break;
+	case 1:		/* resolve */
+		a->a_state = ALERT_RESOLVED;
+		a->a_resolution = RESOLUTION_ACTION_TAKEN;
+		break;
+	}
+	a->a_updated = c->c_now;
+	if (alert_update(txn, a, st) == -1 || alert_log_add(txn, old, a,
+	    c->c_now, "tester", c->c_what == 0 ? "assign" : "resolve",
+	    c->c_what == 0 ? "a note" : NULL, NULL, NULL) == -1) {
+		alert_free(a);
+		alert_free(old);
+		return (-1);
+	}
+	alert_free(a);
+	alert_free(old);
+	return (0);
+}
+
+static int
+reindex_cb(struct store_txn *txn, void *arg)
+{
+	long	*n = arg;
+
+	*n = alert_reindex(txn);
+	return (*n == -1 ? -1 : 0);
+}
+
+static void
+ix_log_cb(void *arg, const char *text, size_t len)
+{
+	struct buf	*b = arg;
+
+	buf_add(b, text, len);
+	buf_addc(b, '\n');
+}
+
+static void
+test_indexes(void)
+{
+	struct event_base	*base;
+	struct store		*st;
+	struct store_txn	*txn;
+	struct ixfill		*f;
+	struct ixlist		*l;
+	struct alert_query	 q;
+	struct ixchange		 ch;
+	struct alert		*a;
+	struct buf		 b = BUF_INIT;
+	uint64_t		 ids[IXN], next, s0 = 201, s1 = 202, seen;
+	char			 dir[512], err[256];
+	size_t			 i, want, nhigh, nnew;
+	long			 rn;
+	int			 n, pages, bad;
+
+	if ((base = event_base_new()) == NULL)
+		bail("event_base_new");
+	snprintf(dir, sizeof dir, "%s/ix.XXXXXX", test_tmpdir());
+	if (mkdtemp(dir) == NULL)
+		bail("mkdtemp %s", dir);
+	if ((st = store_open(base, dir, err, sizeof err)) == NULL)
+		bail("store_open: %s", err);
+	f = xcalloc(1, sizeof *f);
+	l = xcalloc(1, sizeof *l);
+	f->x_search[0] = mksearch("", s0);
+	f->x_search[1] = mksearch("", s1);
+	ok(store_update(st, ixfill_cb, f, err, sizeof err) == 0,
+	    "%d alerts of two searches stored", IXN);
+
+	/* Counters. */
+	nhigh = nnew = 0;
+	for (i = 0; i < IXN; i++) {
+		nhigh += strcmp(IX_PRIO(i), "high") == 0;
+		nnew += IX_STATE(i) == ALERT_NEW;
+	}
+	txn = store_read(st);
+	ok(alert_count(txn, ALERT_COUNT_STATE, "new") == nnew &&
+	    alert_count(txn, ALERT_COUNT_STATE, "resolved") == IXN - nnew &&
+	    alert_count(txn, ALERT_COUNT_STATE, "in_progress") == 0,
+	    "counts by state: %zu new, %zu resolved", nnew, IXN - nnew);
+	ok(alert_count(txn, ALERT_COUNT_PRIORITY, "high") == nhigh &&
+	    alert_count(txn, ALERT_COUNT_PRIORITY, "low") == IXN - nhigh,
+	    "counts by priority");
+	ok(alert_count(txn, ALERT_COUNT_ASSIGNEE, "") == IXN / 3 &&
+	    alert_count(txn, ALERT_COUNT_ASSIGNEE, "alice") == IXN / 3,
+	    "counts by assignee (\"\" unassigned)");
+	store_done(txn);
+
+	/* Each filter, and filters combined. */
+	memset(&q, 0, sizeof q);
+	q.aq_state = -1;
+	q.aq_assignee = "alice";
+	pages = ix_all(st, &q, 7, l);
+	want = ix_expect(&q, s0, s1);
+	ok(pages > 1 && l->il_n == want && l->il_bad == 0,
+	    "assignee alice: %zu of %zu, newest first, no stranger", l->il_n,
+	    want);
+	q.aq_assignee = "";
+	ix_all(st, &q, 50, l);
+	want = ix_expect(&q, s0, s1);
+	ok(l->il_n == want && l->il_bad == 0, "unassigned: %zu", want);
+	q.aq_assignee = NULL;
+	q.aq_priority = "high";
+	ix_all(st, &q, 50, l);
+	want = ix_expect(&q, s0, s1);
+	ok(l->il_n == want && l->il_bad == 0, "priority high: %zu", want);
+	q.aq_priority = NULL;
+	q.aq_escalated = ALERT_ESC_YES;
+	ix_all(st, &q, 50, l);
+	want = ix_expect(&q, s0, s1);
+	ok(l->il_n == want && l->il_bad == 0, "escalated: %zu", want);
+	q.aq_escalated = ALERT_ESC_NO;
+	ix_all(st, &q, 50, l);
+	want = ix_expect(&q, s0, s1);
+	ok(l->il_n == want && l->il_bad == 0, "not escalated: %zu", want);
+	q.aq_escalated = ALERT_ESC_NO;
+	q.aq_assignee = "bob";
+	q.aq_priority = "low";
+	q.aq_state = ALERT_NEW;
+	q.aq_search = s1;
+	ix_all(st, &q, 3, l);
+	want = ix_expect(&q, s0, s1);
+	ok(want > 0 && l->il_n == want && l->il_bad == 0,
+	    "five filters at once: %zu", want);
+	memset(&q, 0, sizeof q);
+	q.aq_state = -1;
+	q.aq_from = NOW + 10 * 1000;
+	q.aq_to = NOW + 20 * 1000;
+	ix_all(st, &q, 4, l);
+	ok(l->il_n == 10 && l->il_bad == 0 && l->il_ids[0] == f->x_ids[19] &&
+	    l->il_ids[9] == f->x_ids[10], "from/to: [from, to) by alert time");
+	memset(&q, 0, sizeof q);
+	q.aq_state = -1;
+	q.aq_text = "webnode";
+	ix_all(st, &q, 100, l);
+	ok(l->il_n == IXN / 10 && l->il_ids[0] == f->x_ids[290],
+	    "text: case-insensitive substring of the content");
+	q.aq_text = NULL;
+	q.aq_match = ix_host_web;
+	q.aq_priority = "high";
+	ix_all(st, &q, 100, l);
+	ok(l->il_n == IXN / 20 && l->il_bad == 0,
+	    "a match callback with an index: %zu", l->il_n);
+
+	/* The scan bound: a partial page, and paging still sees all. */
+	memset(&q, 0, sizeof q);
+	q.aq_state = -1;
+	q.aq_text = "webnode";
+	q.aq_max_scan = 25;
+	q.aq_limit = 100;
+	memset(l, 0, sizeof *l);
+	l->il_q = &q;
+	txn = store_read(st);
+	n = alert_list(txn, &q, ixlist_cb, l, &next);
+	store_done(txn);
+	ok(n == 2 && next == f->x_ids[IXN - 25],
+	    "25 examined: 2 listed, next %llu to go on",
+	    (unsigned long long)next);
+	pages = ix_all(st, &q, 100, l);
+	ok(l->il_n == IXN / 10 && l->il_bad == 0 && pages == IXN / 25,
+	    "bounded pages still list all %d, once each (%d pages)",
+	    IXN / 10, pages);
+
+	/* Changes move entries and counters. */
+	ch.c_id = f->x_ids[1];		/* alice, low, not escalated */
+	ch.c_what = 0;
+	ch.c_now = NOW + 500000;
+	ok(store_update(st, ixchange_cb, &ch, err, sizeof err) == 0,
+	    "alert %llu changed", (unsigned long long)ch.c_id);
+	txn = store_read(st);
+	ok(alert_count(txn, ALERT_COUNT_ASSIGNEE, "alice") == IXN / 3 - 1 &&
+	    alert_count(txn, ALERT_COUNT_ASSIGNEE, "carol") == 1 &&
+	    alert_count(txn, ALERT_COUNT_PRIORITY, "critical") == 1 &&
+	    alert_count(txn, ALERT_COUNT_PRIORITY, "low") ==
+	    IXN - nhigh - 1, "counters moved with it");
+	store_done(txn);
+	memset(&q, 0, sizeof q);
+	q.aq_state = -1;
+	q.aq_assignee = "alice";
+	ix_all(st, &q, 500, l);
+	bad = 0;
+	for (i = 0; i < l->il_n; i++)
+		bad += l->il_ids[i] == ch.c_id;
+	ok(bad == 0 && l->il_n == IXN / 3 - 1, "alice no longer lists it");
+	q.aq_assignee = "carol";
+	q.aq_escalated = ALERT_ESC_YES;
+	q.aq_priority = "critical";
+	ix_all(st, &q, 500, l);
+	ok(l->il_n == 1 && l->il_ids[0] == ch.c_id,
+	    "carol, escalated, critical lists it");
+
+	/* Idle order: unresolved alerts of a search by last change. */
+	txn = store_read(st);
+	n = alert_idle(txn, s1, NOW + 100, ids, IXN);
+	store_done(txn);
+	want = 0;
+	for (i = 1; i < 100; i += 2)
+		want += IX_STATE(i) != ALERT_RESOLVED && i != 1;
+	ok(n == (int)want && ids[0] == f->x_ids[3],
+	    "idle: %d unresolved alerts of search %llu changed before, "
+	    "oldest first (alert 2 changed later)", n,
+	    (unsigned long long)s1);
+	txn = store_read(st);
+	n = alert_idle(txn, s1, NOW + 100, ids, 5);
+	store_done(txn);
+	ok(n == 5, "idle: at most max");
+	ch.c_id = f->x_ids[3];
+	ch.c_what = 1;
+	ch.c_now = NOW + 600000;
+	ok(store_update(st, ixchange_cb, &ch, err, sizeof err) == 0,
+	    "alert %llu resolved", (unsigned long long)ch.c_id);
+	txn = store_read(st);
+	n = alert_idle(txn, s1, NOW + 10000000, ids, IXN);
+	bad = 0;
+	for (i = 0; i < (size_t)n; i++)
+		bad += ids[i] == ch.c_id;
+	ok(bad == 0 && ids[n - 1] == f->x_ids[1],
+	    "a resolved alert leaves the idle index; the changed one is last");
+	ok(alert_count(txn, ALERT_COUNT_STATE, "resolved") == IXN - nnew + 1,
+	    "resolved count up by one");
+	store_done(txn);
+
+	/* The log. */
+	ch.c_id = f->x_ids[1];
+	ch.c_what = 1;
+	ok(store_update(st, ixchange_cb, &ch, err, sizeof err) == 0,
+	    "alert 2 resolved too");
+	txn = store_read(st);
+	n = alert_log_list(txn, f->x_ids[1], 0, 1, ix_log_cb, &b, &next);
+	ok(n == 1 && next != 0 && strstr(b.b_data, "\"action\":\"assign\"") !=
+	    NULL && strstr(b.b_data, "\"assignee\":{\"from\":\"alice\","
+	    "\"to\":\"carol\"}") != NULL && strstr(b.b_data, "\"escalated\":"
+	    "{\"from\":false,\"to\":true}") != NULL && strstr(b.b_data,
+	    "\"actor\":\"tester\"") != NULL && strstr(b.b_data,
+	    "\"note\":\"a note\"") != NULL && strstr(b.b_data, "\"state\"") ==
+	    NULL, "log entry 1: who, what, changed fields, note");
+	buf_reset(&b);
+	n = alert_log_list(txn, f->x_ids[1], next, 10, ix_log_cb, &b, &next);
+	ok(n == 1 && next == 0 && strstr(b.b_data, "\"state\":{\"from\":"
+	    "\"new\",\"to\":\"resolved\"}") != NULL && strstr(b.b_data,
+	    "\"resolution\":{\"from\":null,\"to\":\"action_taken\"}") != NULL,
+	    "log entry 2 after the cursor, and the end");
+	buf_reset(&b);
+	n = alert_log_list(txn, f->x_ids[2], 0, 10, ix_log_cb, &b, &next);
+	ok(n == 0 && next == 0, "another alert's log is empty");
+	/* silenced round trip */
+	a = NULL;
+	ok(alert_get(txn, f->x_ids[7], &a) == 0 && a->a_silenced == 42,
+	    "silenced is stored");
+	alert_free(a);
+	a = NULL;
+	ok(alert_get(txn, f->x_ids[8], &a) == 0 && a->a_silenced == 0,
+	    "not silenced is 0");
+	alert_free(a);
+	store_done(txn);
+	buf_free(&b);
+
+	/* Reindex: rebuilds once, to the same counters. */
+	ok(store_update(st, reindex_cb, &rn, err, sizeof err) == 0 &&
+	    rn == IXN, "reindex of an old datadir: %ld alerts", rn);
+	ok(store_update(st, reindex_cb, &rn, err, sizeof err) == 0 &&
+	    rn == 0, "then nothing to do");
+	txn = store_read(st);
+	ok(alert_count(txn, ALERT_COUNT_ASSIGNEE, "carol") == 1 &&
+	    alert_count(txn, ALERT_COUNT_STATE, "resolved") ==
+	    IXN - nnew + 2 && alert_count(txn, ALERT_COUNT_PRIORITY, "high") ==
+	    nhigh, "counters the same after the rebuild");
+	seen = store_count(txn, STORE_ALERTS_BY_STATE);
+	store_done(txn);
+	ok(seen == IXN, "one state entry per alert");
+	memset(&q, 0, sizeof q);
+	q.aq_state = -1;
+	q.aq_assignee = "carol";
+	ix_all(st, &q, 10, l);
+	ok(l->il_n == 1 && l->il_ids[0] == f->x_ids[1],
+	    "and the indexes work");
+
+	store_close(st);
+	search_unref(f->x_search[0]);
+	search_unref(f->x_search[1]);
+	free(f);
+	free(l);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
-	plan(77);
+	plan(77 + 35);
 	test_from_record();
 	test_json();
 	test_names();
 	test_store();
 	test_repeated_key();
+	test_indexes();
 	return (test_done());
 }
