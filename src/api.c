@@ -8,6 +8,22 @@
  * run is over (evhttp keeps a request whose client left until we answer,
  * then frees it).  Errors have one shape:
  * {"error": {"code": ..., "message": ..., "field": ...}}.
+ *
+ * Limits: the body of a request is at most api_max_body (evhttp answers
+ * 413 itself beyond that), and less on most routes (API_BODY_*: 413 in
+ * the common shape); the path is at most API_PATH_MAX bytes, the query
+ * at most API_QUERY_MAX bytes in API_PARAMS_MAX parameters of at most
+ * API_PARAM_MAX bytes each (400).
+ *
+ * Audit (D4): a change (any method but GET and HEAD) to /api/ gets a
+ * pending record when its key is accepted; api_send writes it to the audit
+ * log (audit.c) when the answer is a 2xx, and drops it otherwise.  The
+ * object defaults to the collection and id of the path ("search:12"), or
+ * the id or name of the answer for a create, or the "ids" of the body
+ * ("alert:5,6"); the summary to the body's "action", or the verb of the
+ * method, with the body's "change_note".  Handlers may say better with
+ * api_audit_set.  Pushes, tests and dry runs change nothing and are not
+ * recorded.
  */
 #include "autoconf.h"
 
@@ -32,6 +48,7 @@
 #include "alert.h"
 #include "api.h"
 #include "api_int.h"
+#include "audit.h"
 #include "auth.h"
 #include "buf.h"
 #include "config.h"
@@ -50,11 +67,32 @@
 #include "sources.h"
 #include "src.h"
 #include "store.h"
+#include "users.h"
 #include "util.h"
 #include "xmalloc.h"
 
 #define API_MAX_HEADERS		(16 * 1024)
 #define API_PUSH_MAX		10000	/* alerts per push request */
+#define API_PATH_MAX		1024	/* bytes of a path */
+#define API_QUERY_MAX		4096	/* bytes of a query string */
+#define API_PARAMS_MAX		32	/* query parameters */
+#define API_PARAM_MAX		1024	/* bytes of one parameter */
+#define API_BODY_NONE		(4 * 1024)	/* GET, HEAD, DELETE */
+#define API_BODY_ADMIN		(64 * 1024)	/* users, groups, keys */
+#define API_NOTE_MAX		1000	/* characters of a change_note */
+
+/* A change waiting for its answer, to be audited (see the top). */
+struct api_pending {
+	TAILQ_ENTRY(api_pending) ap_entry;
+	struct evhttp_request	*ap_req;
+	int64_t			 ap_time;
+	char			*ap_actor;
+	char			*ap_path;
+	const char		*ap_method;
+	char			*ap_object;	/* set by a handler, or NULL */
+	char			*ap_summary;
+	int			 ap_skip;
+};
 
 /* A run waiting to be answered. */
 struct api_pending_run {
@@ -63,6 +101,11 @@ struct api_pending_run {
 };
 
 static void	api_request_cb(struct evhttp_request *, void *);
+static void	api_audit_answer(struct api *, struct evhttp_request *, int,
+		    const char *, size_t);
+static void	api_search_history(struct api_call *, uint64_t);
+static void	api_searches_export(struct api_call *);
+static void	api_searches_import(struct api_call *);
 
 /* The name of a method, for messages. */
 static const char *
@@ -84,6 +127,172 @@ api_method_name(enum evhttp_cmd_type m)
 	default:
 		return ("other");
 	}
+}
+
+/* Free a pending audit record. */
+static void
+api_pending_free(struct api_pending *p)
+{
+	free(p->ap_actor);
+	free(p->ap_path);
+	free(p->ap_object);
+	free(p->ap_summary);
+	free(p);
+}
+
+/* The singular of a collection, for objects ("searches" -> "search"). */
+static void
+api_audit_singular(const char *coll, size_t n, struct buf *b)
+{
+	if (n > 3 && strncmp(coll + n - 3, "hes", 3) == 0)
+		n -= 2;
+	else if (n > 1 && coll[n - 1] == 's')
+		n--;
+	buf_add(b, coll, n);
+}
+
+/* The default object of a change: from the path, the answer, the body. */
+static char *
+api_audit_object(const struct api_pending *p, const struct json *body,
+    const char *answer, size_t alen)
+{
+	struct buf		 b = BUF_INIT;
+	struct json		*ans = NULL;
+	const struct json	*ids, *v;
+	const char		*coll, *id, *end;
+	char			 err[64], num[32];
+	int64_t			 n;
+	size_t			 i;
+
+	coll = p->ap_path + strlen("/api/v1/");
+	if (strncmp(p->ap_path, "/api/v1/", 8) != 0 || *coll == '\0')
+		return (xstrdup(p->ap_path));
+	end = strchr(coll, '/');
+	api_audit_singular(coll, end != NULL ? (size_t)(end - coll) :
+	    strlen(coll), &b);
+	buf_addc(&b, ':');
+	id = end != NULL ? end + 1 : "";
+	end = strchr(id, '/');
+	if (*id != '\0' && strncmp(id, "actions", 7) != 0) {
+		buf_add(&b, id, end != NULL ? (size_t)(end - id) : strlen(id));
+		return (buf_steal(&b, NULL));
+	}
+	if ((ids = json_get(body, "ids")) != NULL &&
+	    ids->j_type == JSON_ARRAY) {
+		for (i = 0; i < json_len(ids) && b.b_len < 200; i++) {
+			v = json_at(ids, i);
+			if (i > 0)
+				buf_addc(&b, ',');
+			if (json_int(v, &n))
+				buf_printf(&b, "%lld", (long long)n);
+			else if (json_str(v) != NULL)
+				buf_adds(&b, json_str(v));
+		}
+		if (i < json_len(ids))
+			buf_printf(&b, ",... (%zu)", json_len(ids));
+		return (buf_steal(&b, NULL));
+	}
+	if (answer != NULL && alen > 0 &&
+	    (ans = json_parse(answer, alen, err, sizeof err)) != NULL) {
+		if (json_int(json_get(ans, "id"), &n)) {
+			snprintf(num, sizeof num, "%lld", (long long)n);
+			buf_adds(&b, num);
+		} else if (json_str(json_get(ans, "name")) != NULL)
+			buf_adds(&b, json_str(json_get(ans, "name")));
+		json_free(ans);
+	}
+	return (buf_steal(&b, NULL));
+}
+
+/* Record a change when it is answered with a 2xx. */
+static void
+api_audit_answer(struct api *a, struct evhttp_request *req, int status,
+    const char *answer, size_t alen)
+{
+	struct api_pending	*p;
+	struct audit_entry	 e;
+	struct evbuffer		*in;
+	struct json		*body = NULL;
+	struct buf		 sum = BUF_INIT;
+	const char		*verb, *note, *sub;
+	char			 err[64], *object;
+	size_t			 len;
+
+	TAILQ_FOREACH(p, &a->a_pending, ap_entry)
+		if (p->ap_req == req)
+			break;
+	if (p == NULL)
+		return;
+	TAILQ_REMOVE(&a->a_pending, p, ap_entry);
+	if (status < 200 || status >= 300 || p->ap_skip) {
+		api_pending_free(p);
+		return;
+	}
+	in = evhttp_request_get_input_buffer(req);
+	if ((len = evbuffer_get_length(in)) > 0)
+		body = json_parse((const char *)evbuffer_pullup(in, -1), len,
+		    err, sizeof err);
+	object = p->ap_object != NULL ? xstrdup(p->ap_object) :
+	    api_audit_object(p, body, answer, alen);
+	if (p->ap_summary != NULL)
+		buf_adds(&sum, p->ap_summary);
+	else {
+		verb = json_str(json_get(body, "action"));
+		if (verb == NULL) {
+			sub = strrchr(p->ap_path, '/');
+			if (sub != NULL && (strcmp(sub, "/run") == 0 ||
+			    strcmp(sub, "/import") == 0))
+				verb = sub + 1;
+			else if (strcmp(p->ap_method, "POST") == 0)
+				verb = "create";
+			else if (strcmp(p->ap_method, "DELETE") == 0)
+				verb = "delete";
+			else
+				verb = "update";
+		}
+		buf_adds(&sum, verb);
+		if ((note = json_str(json_get(body, "change_note"))) != NULL ||
+		    (note = json_str(json_get(body, "note"))) != NULL)
+			buf_printf(&sum, ": %s", note);
+	}
+	buf_addc(&sum, '\0');
+	memset(&e, 0, sizeof e);
+	e.ae_time = p->ap_time;
+	e.ae_actor = p->ap_actor;
+	e.ae_method = p->ap_method;
+	e.ae_path = p->ap_path;
+	e.ae_object = object;
+	e.ae_summary = sum.b_data;
+	e.ae_status = status;
+	audit_write(a->a_env->ae_run->re_store, &e);
+	free(object);
+	buf_free(&sum);
+	json_free(body);
+	api_pending_free(p);
+}
+
+/* Name the object and summary of this change for the audit log. */
+void
+api_audit_set(struct api_call *c, const char *object, const char *summary)
+{
+	if (c->c_audit == NULL)
+		return;
+	if (object != NULL) {
+		free(c->c_audit->ap_object);
+		c->c_audit->ap_object = xstrdup(object);
+	}
+	if (summary != NULL) {
+		free(c->c_audit->ap_summary);
+		c->c_audit->ap_summary = xstrdup(summary);
+	}
+}
+
+/* This request changes nothing: no audit entry. */
+void
+api_audit_skip(struct api_call *c)
+{
+	if (c->c_audit != NULL)
+		c->c_audit->ap_skip = 1;
 }
 
 /* Send a JSON body with a status. */
@@ -111,6 +320,8 @@ api_send(struct api *a, struct evhttp_request *req, int status,
 	}
 	if (status >= 400 && a != NULL && a->a_env->ae_run->re_metrics != NULL)
 		a->a_env->ae_run->re_metrics->m_api_errors++;
+	if (a != NULL)
+		api_audit_answer(a, req, status, body, len);
 	out = evbuffer_new();
 	evbuffer_add(out, body, len);
 	evbuffer_add(out, "\n", 1);
@@ -436,10 +647,33 @@ api_send_search(struct api_call *c, int status, struct search *s)
 	api_send_gen(c->c_api, c->c_req, status, g);
 }
 
+/*
+ * Who makes a change, with the body's "change_note" (a string of at most
+ * API_NOTE_MAX characters, or null).  Answers 422 and returns -1 when bad.
+ */
+static int
+api_who(struct api_call *c, const struct json *body, struct searches_who *who)
+{
+	const struct json	*note = json_get(body, "change_note");
+
+	who->sw_actor = c->c_actor;
+	who->sw_note = NULL;
+	if (note == NULL || note->j_type == JSON_NULL)
+		return (0);
+	if (json_str(note) == NULL || note->j_u.str.len > API_NOTE_MAX) {
+		api_error(c->c_api, c->c_req, 422, "change_note", "must be a "
+		    "string of at most %d bytes", API_NOTE_MAX);
+		return (-1);
+	}
+	who->sw_note = json_str(note);
+	return (0);
+}
+
 /* POST /api/v1/searches */
 static void
 api_searches_create(struct api_call *c)
 {
+	struct searches_who	 who;
 	struct search_err	 err;
 	struct search		*s;
 	struct json		*body;
@@ -447,8 +681,13 @@ api_searches_create(struct api_call *c)
 
 	if ((body = api_body(c, 0, &answered)) == NULL)
 		return;
+	if (api_who(c, body, &who) == -1) {
+		json_free(body);
+		return;
+	}
 	memset(&err, 0, sizeof err);
-	status = searches_create(c->c_api->a_env->ae_searches, body, &s, &err);
+	status = searches_create(c->c_api->a_env->ae_searches, body, &s, &err,
+	    &who);
 	json_free(body);
 	if (status != 201) {
 		api_search_error(c, status, &err);
@@ -485,6 +724,7 @@ static void
 api_search_one(struct api_call *c, uint64_t id)
 {
 	struct searches		*ss = c->c_api->a_env->ae_searches;
+	struct searches_who	 who;
 	struct search_err	 err;
 	struct search		*s;
 	struct json		*body;
@@ -505,8 +745,12 @@ api_search_one(struct api_call *c, uint64_t id)
 	case EVHTTP_REQ_PATCH:
 		if ((body = api_body(c, 0, &answered)) == NULL)
 			return;
+		if (api_who(c, body, &who) == -1) {
+			json_free(body);
+			return;
+		}
 		status = searches_update(ss, id, body,
-		    c->c_method == EVHTTP_REQ_PATCH, &s, &err);
+		    c->c_method == EVHTTP_REQ_PATCH, &s, &err, &who);
 		json_free(body);
 		if (status != 200) {
 			api_search_error(c, status, &err);
@@ -519,7 +763,15 @@ api_search_one(struct api_call *c, uint64_t id)
 		search_unref(s);
 		return;
 	case EVHTTP_REQ_DELETE:
-		status = searches_delete(ss, id, &err);
+		body = api_body(c, 1, &answered);
+		if (answered)
+			return;
+		if (api_who(c, body, &who) == -1) {
+			json_free(body);
+			return;
+		}
+		status = searches_delete(ss, id, &err, &who);
+		json_free(body);
 		if (status != 200) {
 			api_search_error(c, status, &err);
 			return;
@@ -668,6 +920,8 @@ api_search_run(struct api_call *c, uint64_t id)
 		return;
 	}
 	json_free(body);
+	if (isdry)
+		api_audit_skip(c);
 	end -= s->s_delay * 1000;
 	(void)api_start_run(c, s, end - s->s_range * 1000, end,
 	    isdry ? RUN_DRY : RUN_MANUAL, NULL);
@@ -906,6 +1160,233 @@ api_search_jobs(struct api_call *c, uint64_t id)
 	api_send_gen(c->c_api, c->c_req, 200, g);
 }
 
+/* GET /api/v1/searches/{id}/history: newest first; cursor is a version. */
+static void
+api_search_history(struct api_call *c, uint64_t id)
+{
+	static const char *const params[] = { "limit", "cursor", NULL };
+	struct store_txn	*txn;
+	struct store_cursor	*cur;
+	const void		*k, *v;
+	size_t			 limit, klen, vlen, n = 0;
+	uint64_t		 cursor, last = 0;
+	uint8_t			 seek[16];
+	yajl_gen		 g;
+	int			 rc, more = 0;
+
+	if (c->c_method != EVHTTP_REQ_GET) {
+		api_bad_method(c, "GET");
+		return;
+	}
+	if (!api_params_ok(c, params) || api_paging(c, &limit, &cursor) == -1)
+		return;
+	if ((txn = store_read(c->c_api->a_env->ae_run->re_store)) == NULL ||
+	    (cur = store_cursor(txn, STORE_SEARCH_HISTORY)) == NULL) {
+		store_done(txn);
+		api_error(c->c_api, c->c_req, 500, NULL, "the store failed");
+		return;
+	}
+	g = jgen_new();
+	yajl_gen_map_open(g);
+	jgen_str(g, "items");
+	yajl_gen_array_open(g);
+	util_be64_put(seek, id);
+	util_be64_put(seek + 8, cursor == 0 ? UINT64_MAX : cursor - 1);
+	for (rc = cursor == 1 ? 1 : store_cursor_seek_le(cur, seek, 16, &k,
+	    &klen, &v, &vlen); rc == 0;
+	    rc = store_cursor_prev(cur, &k, &klen, &v, &vlen)) {
+		if (klen != 16 || memcmp(k, seek, 8) != 0)
+			break;
+		if (n == limit) {
+			more = 1;
+			break;
+		}
+		jgen_raw(g, v, vlen);
+		last = util_be64_get((const uint8_t *)k + 8);
+		n++;
+	}
+	store_cursor_free(cur);
+	store_done(txn);
+	if (n == 0 && cursor == 0 &&
+	    searches_get(c->c_api->a_env->ae_searches, id) == NULL) {
+		yajl_gen_free(g);
+		api_error(c->c_api, c->c_req, 404, NULL, "no search %llu",
+		    (unsigned long long)id);
+		return;
+	}
+	yajl_gen_array_close(g);
+	api_gen_next(g, more ? last : 0);
+	yajl_gen_map_close(g);
+	api_send_gen(c->c_api, c->c_req, 200, g);
+}
+
+/* Export state. */
+struct api_export {
+	yajl_gen	 e_gen;
+	int		 e_origin;	/* -1 any, else ORIGIN_* */
+};
+
+/* One search of an export: its definition, without server fields. */
+static int
+api_export_one(void *arg, struct search *s)
+{
+	struct api_export	*e = arg;
+
+	if (e->e_origin >= 0 && (int)s->s_origin != e->e_origin)
+		return (0);
+	json_gen(e->e_gen, s->s_def);
+	return (0);
+}
+
+/* GET /api/v1/searches/export[?origin=api|file] */
+static void
+api_searches_export(struct api_call *c)
+{
+	static const char *const params[] = { "origin", NULL };
+	struct api_export	 e;
+	const char		*o;
+
+	if (c->c_method != EVHTTP_REQ_GET) {
+		api_bad_method(c, "GET");
+		return;
+	}
+	if (!api_params_ok(c, params))
+		return;
+	e.e_origin = -1;
+	if ((o = evhttp_find_header(&c->c_query, "origin")) != NULL) {
+		if (strcmp(o, "api") == 0)
+			e.e_origin = ORIGIN_API;
+		else if (strcmp(o, "file") == 0)
+			e.e_origin = ORIGIN_FILE;
+		else {
+			api_error(c->c_api, c->c_req, 400, "origin",
+			    "origin must be api or file");
+			return;
+		}
+	}
+	e.e_gen = jgen_new();
+	yajl_gen_map_open(e.e_gen);
+	jgen_str(e.e_gen, "searches");
+	yajl_gen_array_open(e.e_gen);
+	searches_each(c->c_api->a_env->ae_searches, 0, api_export_one, &e);
+	yajl_gen_array_close(e.e_gen);
+	yajl_gen_map_close(e.e_gen);
+	api_send_gen(c->c_api, c->c_req, 200, e.e_gen);
+}
+
+/*
+ * POST /api/v1/searches/import {"searches": [...], "mode": "create" |
+ * "upsert", "change_note"}: all or nothing; 422 lists every refused item.
+ */
+static void
+api_searches_import(struct api_call *c)
+{
+	static const char *const keys[] = { "searches", "mode", "change_note",
+	    NULL };
+	struct searches_import	 res;
+	struct searches_who	 who;
+	struct json		*body;
+	const struct json	*list, *mode;
+	struct buf		 sum = BUF_INIT;
+	char			 field[160];
+	size_t			 i, nnew = 0;
+	yajl_gen		 g;
+	int			 answered, upsert = 0, status;
+
+	if (c->c_method != EVHTTP_REQ_POST) {
+		api_bad_method(c, "POST");
+		return;
+	}
+	if ((body = api_body(c, 0, &answered)) == NULL)
+		return;
+	if (api_only_keys(c, body, keys, "(send {\"searches\": [...], "
+	    "\"mode\": \"create\" or \"upsert\"})") == -1 ||
+	    api_who(c, body, &who) == -1)
+		goto done;
+	if ((mode = json_get(body, "mode")) != NULL &&
+	    mode->j_type != JSON_NULL) {
+		if (json_str(mode) != NULL && strcmp(json_str(mode),
+		    "upsert") == 0)
+			upsert = 1;
+		else if (json_str(mode) == NULL ||
+		    strcmp(json_str(mode), "create") != 0) {
+			api_error(c->c_api, c->c_req, 422, "mode",
+			    "must be \"create\" or \"upsert\"");
+			goto done;
+		}
+	}
+	list = json_get(body, "searches");
+	if (list == NULL || list->j_type != JSON_ARRAY) {
+		api_error(c->c_api, c->c_req, 422, "searches", "is required: "
+		    "an array of search definitions");
+		goto done;
+	}
+	if (json_len(list) > SEARCHES_IMPORT_MAX) {
+		api_error(c->c_api, c->c_req, 422, "searches", "%zu searches: "
+		    "at most %d an import", json_len(list),
+		    SEARCHES_IMPORT_MAX);
+		goto done;
+	}
+	status = searches_import(c->c_api->a_env->ae_searches, list, upsert,
+	    &who, &res);
+	g = jgen_new();
+	yajl_gen_map_open(g);
+	if (status != 200) {
+		jgen_str(g, "error");
+		yajl_gen_map_open(g);
+		jgen_kstr(g, "code", status == 422 ? "invalid" : "internal");
+		buf_printf(&sum, "%zu of %zu searches refused; nothing was "
+		    "imported", res.si_nerrs, json_len(list));
+		buf_addc(&sum, '\0');
+		jgen_kstr(g, "message", sum.b_data);
+		if (res.si_nerrs > 0) {
+			snprintf(field, sizeof field, "searches[%zu]%s%s",
+			    res.si_index[0], *res.si_errs[0].se_field ? "." :
+			    "", res.si_errs[0].se_field);
+			jgen_kstr(g, "field", field);
+		}
+		jgen_str(g, "errors");
+		yajl_gen_array_open(g);
+		for (i = 0; i < res.si_nerrs; i++) {
+			yajl_gen_map_open(g);
+			jgen_kint(g, "index", (int64_t)res.si_index[i]);
+			jgen_kstr(g, "field", res.si_errs[i].se_field);
+			jgen_kstr(g, "message", res.si_errs[i].se_message);
+			yajl_gen_map_close(g);
+		}
+		yajl_gen_array_close(g);
+		yajl_gen_map_close(g);
+	} else {
+		jgen_str(g, "items");
+		yajl_gen_array_open(g);
+		for (i = 0; i < res.si_n; i++) {
+			yajl_gen_map_open(g);
+			jgen_kint(g, "index", (int64_t)i);
+			jgen_kint(g, "id", (int64_t)res.si_ids[i]);
+			jgen_kstr(g, "result", res.si_created[i] ? "created" :
+			    "updated");
+			yajl_gen_map_close(g);
+			nnew += res.si_created[i];
+		}
+		yajl_gen_array_close(g);
+		jgen_kint(g, "created", (int64_t)nnew);
+		jgen_kint(g, "updated", (int64_t)(res.si_n - nnew));
+		buf_printf(&sum, "import: %zu created, %zu updated", nnew,
+		    res.si_n - nnew);
+		if (who.sw_note != NULL)
+			buf_printf(&sum, ": %s", who.sw_note);
+		buf_addc(&sum, '\0');
+		api_audit_set(c, "searches", sum.b_data);
+		log_info("%zu searches imported by %s", res.si_n, c->c_actor);
+	}
+	yajl_gen_map_close(g);
+	searches_import_clear(&res);
+	api_send_gen(c->c_api, c->c_req, status, g);
+done:
+	buf_free(&sum);
+	json_free(body);
+}
+
 /* GET /healthz */
 static void
 api_healthz(struct api_call *c)
@@ -1128,6 +1609,14 @@ api_route(struct api_call *c)
 			api_searches_test(c);
 			return;
 		}
+		if (strcmp(rest, "/export") == 0) {
+			api_searches_export(c);
+			return;
+		}
+		if (strcmp(rest, "/import") == 0) {
+			api_searches_import(c);
+			return;
+		}
 		if ((id = api_path_split(c, rest, "search", &slash)) == 0)
 			return;
 		if (slash == NULL)
@@ -1136,6 +1625,8 @@ api_route(struct api_call *c)
 			api_search_run(c, id);
 		else if (strcmp(slash, "/jobs") == 0)
 			api_search_jobs(c, id);
+		else if (strcmp(slash, "/history") == 0)
+			api_search_history(c, id);
 		else
 			api_error(c->c_api, c->c_req, 404, NULL,
 			    "no route %s", c->c_path);
@@ -1160,6 +1651,62 @@ api_route(struct api_call *c)
 	api_error(c->c_api, c->c_req, 404, NULL, "no route %s", c->c_path);
 }
 
+/* The body limit of a route and method (see the top). */
+static size_t
+api_body_limit(const struct api_call *c)
+{
+	const char	*p = c->c_path;
+
+	if (c->c_method == EVHTTP_REQ_GET || c->c_method == EVHTTP_REQ_HEAD ||
+	    c->c_method == EVHTTP_REQ_DELETE)
+		return (API_BODY_NONE);
+	if (strncmp(p, "/api/v1/users", 13) == 0 ||
+	    strncmp(p, "/api/v1/groups", 14) == 0 ||
+	    strncmp(p, "/api/v1/keys", 12) == 0 ||
+	    strncmp(p, "/api/v1/audit", 13) == 0)
+		return (API_BODY_ADMIN);
+	return (c->c_api->a_cfg->c_api_max_body);
+}
+
+/* Check the size of the path, the query and the body (see the top). */
+static int
+api_limits(struct api_call *c, const char *q)
+{
+	struct evkeyval	*kv;
+	size_t		 n = 0, len, max;
+
+	if (strlen(c->c_path) > API_PATH_MAX) {
+		api_error(c->c_api, c->c_req, 400, NULL, "the path is longer "
+		    "than %d bytes", API_PATH_MAX);
+		return (-1);
+	}
+	if (q != NULL && strlen(q) > API_QUERY_MAX) {
+		api_error(c->c_api, c->c_req, 400, NULL, "the query string is "
+		    "longer than %d bytes", API_QUERY_MAX);
+		return (-1);
+	}
+	TAILQ_FOREACH(kv, &c->c_query, next) {
+		if (++n > API_PARAMS_MAX) {
+			api_error(c->c_api, c->c_req, 400, NULL, "more than "
+			    "%d query parameters", API_PARAMS_MAX);
+			return (-1);
+		}
+		if (strlen(kv->value) > API_PARAM_MAX) {
+			api_error(c->c_api, c->c_req, 400, kv->key, "longer "
+			    "than %d bytes", API_PARAM_MAX);
+			return (-1);
+		}
+	}
+	len = evbuffer_get_length(evhttp_request_get_input_buffer(c->c_req));
+	if (len > (max = api_body_limit(c))) {
+		api_error(c->c_api, c->c_req, 413, NULL, "the body is %zu "
+		    "bytes; %s %s takes %zu at most", len,
+		    api_method_name(c->c_method), c->c_path, max);
+		return (-1);
+	}
+	return (0);
+}
+
 /* Every request comes here. */
 static void
 api_request_cb(struct evhttp_request *req, void *arg)
@@ -1168,8 +1715,11 @@ api_request_cb(struct evhttp_request *req, void *arg)
 	struct api_call		 c;
 	const struct evhttp_uri	*uri;
 	const char		*q;
-	char			*path = NULL;
+	struct evhttp_connection *evcon;
+	char			*path = NULL, *peer = NULL;
+	const char		*via;
 	size_t			 pathlen = 0;
+	ev_uint16_t		 port;
 	enum role		 need;
 
 	memset(&c, 0, sizeof c);
@@ -1213,11 +1763,20 @@ api_request_cb(struct evhttp_request *req, void *arg)
 		api_error(a, req, 404, NULL, "no route %s", path);
 		goto done;
 	}
-	c.c_role = auth_role(a->a_cfg, evhttp_request_get_input_headers(req),
-	    &c.c_actor);
+	if (api_limits(&c, q) == -1)
+		goto done;
+	evcon = evhttp_request_get_connection(req);
+	if (evcon != NULL)
+		evhttp_connection_get_peer(evcon, &peer, &port);
+	c.c_role = auth_request(a->a_cfg, a->a_users, peer,
+	    evhttp_request_get_input_headers(req), &c.c_actor, &via);
 	if (c.c_role == ROLE_NONE) {
-		api_error(a, req, 401, NULL, "an API key is required "
-		    "(Authorization: Bearer KEY or X-API-Key: KEY)");
+		if (strcmp(via, "proxy") == 0)
+			api_error(a, req, 401, NULL, "the user named by the "
+			    "trusted proxy is not known here");
+		else
+			api_error(a, req, 401, NULL, "an API key is required "
+			    "(Authorization: Bearer KEY or X-API-Key: KEY)");
 		goto done;
 	}
 	need = c.c_method == EVHTTP_REQ_GET || c.c_method == EVHTTP_REQ_HEAD ?
@@ -1227,6 +1786,16 @@ api_request_cb(struct evhttp_request *req, void *arg)
 		    "this needs %s", c.c_actor, config_role_name(c.c_role),
 		    config_role_name(need));
 		goto done;
+	}
+	if (need != ROLE_VIEWER && strncmp(path, "/api/v1/push/", 13) != 0 &&
+	    strcmp(path, "/api/v1/searches/test") != 0) {
+		c.c_audit = xcalloc(1, sizeof *c.c_audit);
+		c.c_audit->ap_req = req;
+		c.c_audit->ap_time = util_now_ms();
+		c.c_audit->ap_actor = xstrdup(c.c_actor);
+		c.c_audit->ap_path = xstrdup(path);
+		c.c_audit->ap_method = api_method_name(c.c_method);
+		TAILQ_INSERT_TAIL(&a->a_pending, c.c_audit, ap_entry);
 	}
 	api_route(&c);
 done:
@@ -1248,6 +1817,7 @@ api_new(struct api_env *env, char *err, size_t errlen)
 	a = xcalloc(1, sizeof *a);
 	a->a_env = env;
 	a->a_cfg = cfg;
+	TAILQ_INIT(&a->a_pending);
 	a->a_http = evhttp_new(env->ae_run->re_base);
 	evhttp_set_timeout(a->a_http, (int)cfg->c_api_timeout);
 	evhttp_set_max_headers_size(a->a_http, API_MAX_HEADERS);
@@ -1266,6 +1836,7 @@ api_new(struct api_env *env, char *err, size_t errlen)
 		free(a);
 		return (NULL);
 	}
+	a->a_users = users_new(env->ae_run->re_store);
 	if (getsockname(evhttp_bound_socket_get_fd(a->a_sock),
 	    (struct sockaddr *)&ss, &slen) == 0) {
 		if (ss.ss_family == AF_INET) {
@@ -1293,9 +1864,16 @@ api_new(struct api_env *env, char *err, size_t errlen)
 void
 api_free(struct api *a)
 {
+	struct api_pending	*p;
+
 	if (a == NULL)
 		return;
 	evhttp_free(a->a_http);
+	while ((p = TAILQ_FIRST(&a->a_pending)) != NULL) {
+		TAILQ_REMOVE(&a->a_pending, p, ap_entry);
+		api_pending_free(p);
+	}
+	users_free(a->a_users);
 	free(a);
 }
 

@@ -28,6 +28,11 @@
  * catch_up and shutdown_grace may be 0, job_retention, api_timeout and a
  * source timeout may not; api_max_body 1 byte to 1g; an api_key key has
  * 16 characters at least.  Error messages never show a password or key.
+ *
+ * trusted_proxy CIDR HEADER (at most CONFIG_PROXY_MAX): requests whose
+ * peer address is in CIDR ("127.0.0.1/32", "10.0.0.0/8", "::1/128"; a
+ * bare address is a /32 or /128) name their user in HEADER; from any other
+ * address that header is ignored.
  */
 #include "autoconf.h"
 
@@ -139,6 +144,7 @@ static void	set_base_url(struct config_parser *, int, char **);
 static void	set_instance(struct config_parser *, int, char **);
 static void	set_list(struct config_parser *, int, char **);
 static void	set_resolver(struct config_parser *, int, char **);
+static void	set_trusted_proxy(struct config_parser *, int, char **);
 
 static const struct config_directive config_directives[] = {
 	{ "listen",		1, 1,  K_411D,	 set_listen },
@@ -162,6 +168,7 @@ static const struct config_directive config_directives[] = {
 	{ "instance",		1, 1,  K_BOTH,	 set_instance },
 	{ "list",		3, 5,  K_411D,	 set_list },
 	{ "resolver",		1, 16, K_411D,	 set_resolver },
+	{ "trusted_proxy",	2, 2,  K_411D,	 set_trusted_proxy },
 };
 
 
@@ -1114,6 +1121,121 @@ set_resolver(struct config_parser *p, int argc, char **argv)
 		c->c_resolvers[c->c_nresolvers++] = xstrdup(argv[i]);
 }
 
+/* Parse "ADDR[/BITS]" into a network; 0 or -1. */
+static int
+config_cidr(const char *s, struct config_proxy *cp)
+{
+	char		 host[64];
+	const char	*slash = strchr(s, '/');
+	uint64_t	 bits;
+	size_t		 n = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	int		 i, max;
+
+	if (n == 0 || n >= sizeof host)
+		return (-1);
+	memcpy(host, s, n);
+	host[n] = '\0';
+	memset(cp->cp_addr, 0, sizeof cp->cp_addr);
+	if (inet_pton(AF_INET, host, cp->cp_addr) == 1) {
+		cp->cp_family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, cp->cp_addr) == 1) {
+		cp->cp_family = AF_INET6;
+		max = 128;
+	} else
+		return (-1);
+	bits = (uint64_t)max;
+	if (slash != NULL && util_parse_uint(slash + 1, (uint64_t)max,
+	    &bits) == -1)
+		return (-1);
+	cp->cp_bits = (int)bits;
+	/* Host bits must be zero: "10.1.2.3/8" is a mistake, not a net. */
+	for (i = cp->cp_bits; i < max; i++)
+		if (cp->cp_addr[i / 8] & (0x80 >> (i % 8)))
+			return (-1);
+	return (0);
+}
+
+/* trusted_proxy CIDR HEADER */
+static void
+set_trusted_proxy(struct config_parser *p, int argc, char **argv)
+{
+	struct config		*c = p->p_cfg;
+	struct config_proxy	 cp;
+	const char		*h;
+
+	(void)argc;
+	memset(&cp, 0, sizeof cp);
+	if (config_cidr(argv[1], &cp) == -1) {
+		config_err(p, "trusted_proxy: \"%s\" is not a network "
+		    "(\"127.0.0.1/32\", \"10.0.0.0/8\", \"::1/128\"; host bits "
+		    "zero)", argv[1]);
+		return;
+	}
+	for (h = argv[2]; *h != '\0'; h++)
+		if (!((*h >= 'a' && *h <= 'z') || (*h >= 'A' && *h <= 'Z') ||
+		    (*h >= '0' && *h <= '9') || *h == '-' || *h == '_'))
+			break;
+	if (*h != '\0' || argv[2][0] == '\0' || strlen(argv[2]) > 64) {
+		config_err(p, "trusted_proxy: bad header name \"%s\" (letters, "
+		    "digits, '-' and '_')", argv[2]);
+		return;
+	}
+	if (strcasecmp(argv[2], "Authorization") == 0 ||
+	    strcasecmp(argv[2], "X-API-Key") == 0) {
+		config_err(p, "trusted_proxy: the header %s carries keys, not "
+		    "user names", argv[2]);
+		return;
+	}
+	if (c->c_nproxies >= CONFIG_PROXY_MAX) {
+		config_err(p, "trusted_proxy: at most %d lines",
+		    CONFIG_PROXY_MAX);
+		return;
+	}
+	cp.cp_header = xstrdup(argv[2]);
+	c->c_proxies = xreallocarray(c->c_proxies, c->c_nproxies + 1,
+	    sizeof *c->c_proxies);
+	c->c_proxies[c->c_nproxies++] = cp;
+}
+
+/* The header of the trusted_proxy whose network holds addr, or NULL. */
+const char *
+config_proxy_header(const struct config *c, const char *addr)
+{
+	const struct config_proxy	*cp;
+	uint8_t				 a[16];
+	size_t				 i;
+	int				 af, b;
+	static const uint8_t		 mapped[12] = { 0, 0, 0, 0, 0, 0, 0,
+					    0, 0, 0, 0xff, 0xff };
+
+	memset(a, 0, sizeof a);
+	if (addr == NULL)
+		return (NULL);
+	if (inet_pton(AF_INET, addr, a) == 1)
+		af = AF_INET;
+	else if (inet_pton(AF_INET6, addr, a) == 1) {
+		af = AF_INET6;
+		if (memcmp(a, mapped, sizeof mapped) == 0) {
+			memmove(a, a + 12, 4);
+			memset(a + 4, 0, 12);
+			af = AF_INET;
+		}
+	} else
+		return (NULL);
+	for (i = 0; i < c->c_nproxies; i++) {
+		cp = &c->c_proxies[i];
+		if (cp->cp_family != af)
+			continue;
+		for (b = 0; b < cp->cp_bits; b++)
+			if ((a[b / 8] ^ cp->cp_addr[b / 8]) & (0x80 >> (b % 8)))
+				break;
+		if (b == cp->cp_bits)
+			return (cp->cp_header);
+	}
+	return (NULL);
+}
+
 /* Parse a config held in memory; name is used in messages. */
 struct config *
 config_parse(const char *name, const char *text, size_t len,
@@ -1258,6 +1380,9 @@ config_free(struct config *c)
 	free(c->c_base_url);
 	free(c->c_instance);
 	config_free_resolvers(c);
+	for (i = 0; i < c->c_nproxies; i++)
+		free(c->c_proxies[i].cp_header);
+	free(c->c_proxies);
 	free(c);
 }
 

@@ -104,6 +104,16 @@ struct config_key {
 	char		*ck_key;
 };
 
+/* trusted_proxy CIDR HEADER: from these addresses, HEADER names the user. */
+struct config_proxy {
+	int		 cp_family;		/* AF_INET or AF_INET6 */
+	uint8_t		 cp_addr[16];		/* network, host bits zero */
+	int		 cp_bits;		/* prefix length */
+	char		*cp_header;
+};
+
+#define CONFIG_PROXY_MAX	32		/* trusted_proxy lines */
+
 struct config {
 	enum config_kind	 c_kind;
 	char			*c_path;
@@ -143,6 +153,9 @@ struct config {
 	/* DNS for filters: "ADDR[:PORT]" each; none: /etc/resolv.conf */
 	char			**c_resolvers;
 	size_t			  c_nresolvers;
+	/* trusted_proxy lines, in order */
+	struct config_proxy	*c_proxies;
+	size_t			 c_nproxies;
 };
 
 /* A list of error lines ("FILE:LINE: message"). */
@@ -176,6 +189,11 @@ const char	*config_target_opt(const struct config_target *, const char *);
 /* Name of a role ("viewer"), and back (ROLE_NONE if unknown). */
 const char	*config_role_name(enum role);
 enum role	 config_role(const char *);
+/*
+ * The header of the first trusted_proxy whose network holds the address
+ * addr (text: "127.0.0.1", "::1", "::ffff:10.1.2.3"), or NULL.
+ */
+const char	*config_proxy_header(const struct config *, const char *);
 /* Name of a source type ("es"). */
 const char	*config_source_type_name(enum source_type);
 

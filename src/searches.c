@@ -7,6 +7,13 @@
  * then given to the scheduler, so a refused change leaves everything as it
  * was.  The scheduler's table is the set of live searches; the store is
  * the record of them.
+ *
+ * History (D4): every create, change and delete writes, in the same
+ * transaction, a snapshot to STORE_SEARCH_HISTORY under be64 search id |
+ * be64 version: {"version", "time", "actor", "action", "change_note",
+ * "search": the API form of the search at that version}.  A delete takes
+ * the next version number and keeps the last definition.  History stays
+ * when the search is deleted.
  */
 #include "autoconf.h"
 
@@ -15,6 +22,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,9 +56,13 @@ struct searches_op {
 	const char	*op_file;	/* files mapping to set, or NULL */
 	const char	*op_unfile;	/* files mapping to remove, or NULL */
 	int		 op_new;	/* assign an id */
+	const struct searches_who *op_who;	/* history: who, or NULL */
+	const struct search *op_last;	/* delete: the search as it was */
+	struct searches_op *op_next;	/* more in the same transaction */
 };
 
 static int	searches_apply(struct store_txn *, void *);
+static int	searches_apply_one(struct store_txn *, struct searches_op *);
 
 /* A new set bound to env and sched. */
 struct searches *
@@ -103,17 +115,64 @@ searches_del_prefix(struct store_txn *txn, enum store_db db,
 	return (rc == -1 ? -1 : 0);
 }
 
-/* Write or delete a search (and its file mapping). */
+/* Write the history entry of a change to s (at s's version). */
+static int
+searches_history_put(struct store_txn *txn, const struct search *s,
+    uint64_t version, const char *action, const struct searches_who *who)
+{
+	yajl_gen		 g;
+	const unsigned char	*p;
+	size_t			 len;
+	uint8_t			 key[16];
+	int			 rc;
+
+	g = jgen_new();
+	yajl_gen_map_open(g);
+	jgen_kint(g, "version", (int64_t)version);
+	jgen_ktime(g, "time", util_now_ms());
+	jgen_kstr(g, "actor", who->sw_actor);
+	jgen_kstr(g, "action", action);
+	jgen_str(g, "change_note");
+	jgen_str_or_null(g, who->sw_note);
+	jgen_str(g, "search");
+	search_gen_open(g, s);
+	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+	yajl_gen_get_buf(g, &p, &len);
+	util_be64_put(key, s->s_id);
+	util_be64_put(key + 8, version);
+	rc = store_put(txn, STORE_SEARCH_HISTORY, key, sizeof key, p, len);
+	yajl_gen_free(g);
+	return (rc);
+}
+
+/* Write or delete searches (and their file mappings), with history. */
 static int
 searches_apply(struct store_txn *txn, void *arg)
 {
-	struct searches_op	*op = arg;
+	struct searches_op	*op;
+
+	for (op = arg; op != NULL; op = op->op_next) {
+		if (searches_apply_one(txn, op) == -1)
+			return (-1);
+	}
+	return (0);
+}
+
+/* Write or delete one search (and its file mapping). */
+static int
+searches_apply_one(struct store_txn *txn, struct searches_op *op)
+{
 	uint8_t			 key[8];
 	char			*text;
 	size_t			 len;
 	int			 rc;
 
 	if (op->op_delete != 0) {
+		if (op->op_who != NULL && op->op_last != NULL &&
+		    searches_history_put(txn, op->op_last,
+		    op->op_last->s_version + 1, "delete", op->op_who) == -1)
+			return (-1);
 		util_be64_put(key, op->op_delete);
 		if (store_del(txn, STORE_SEARCHES, key, 8) == -1 ||
 		    store_del(txn, STORE_SEARCH_STATE, key, 8) == -1 ||
@@ -137,6 +196,10 @@ searches_apply(struct store_txn *txn, void *arg)
 		return (-1);
 	if (op->op_file != NULL && store_put(txn, STORE_FILES, op->op_file,
 	    strlen(op->op_file), key, 8) == -1)
+		return (-1);
+	if (op->op_who != NULL && searches_history_put(txn, op->op_search,
+	    op->op_search->s_version, op->op_search->s_version == 1 ?
+	    "create" : "update", op->op_who) == -1)
 		return (-1);
 	return (0);
 }
@@ -203,7 +266,8 @@ searches_load(struct searches *ss)
 /* Create from def. */
 int
 searches_create(struct searches *ss, const struct json *def,
-    struct search **out, struct search_err *err)
+    struct search **out, struct search_err *err,
+    const struct searches_who *who)
 {
 	struct searches_op	 op;
 	struct search		*s;
@@ -217,6 +281,7 @@ searches_create(struct searches *ss, const struct json *def,
 	memset(&op, 0, sizeof op);
 	op.op_search = s;
 	op.op_new = 1;
+	op.op_who = who;
 	if (searches_write(ss, &op, err) == -1) {
 		search_unref(s);
 		return (500);
@@ -253,7 +318,8 @@ searches_writable(struct searches *ss, uint64_t id, const char *verb,
 /* Replace or merge-patch search id. */
 int
 searches_update(struct searches *ss, uint64_t id, const struct json *def,
-    int patch, struct search **out, struct search_err *err)
+    int patch, struct search **out, struct search_err *err,
+    const struct searches_who *who)
 {
 	struct searches_op	 op;
 	struct search		*cur, *s;
@@ -305,6 +371,7 @@ searches_update(struct searches *ss, uint64_t id, const struct json *def,
 	s->s_origin = ORIGIN_API;
 	memset(&op, 0, sizeof op);
 	op.op_search = s;
+	op.op_who = who;
 	if (searches_write(ss, &op, err) == -1) {
 		search_unref(s);
 		return (500);
@@ -316,7 +383,8 @@ searches_update(struct searches *ss, uint64_t id, const struct json *def,
 
 /* Delete search id. */
 int
-searches_delete(struct searches *ss, uint64_t id, struct search_err *err)
+searches_delete(struct searches *ss, uint64_t id, struct search_err *err,
+    const struct searches_who *who)
 {
 	struct searches_op	 op;
 	struct search		*cur;
@@ -326,6 +394,8 @@ searches_delete(struct searches *ss, uint64_t id, struct search_err *err)
 		return (rc);
 	memset(&op, 0, sizeof op);
 	op.op_delete = id;
+	op.op_who = who;
+	op.op_last = cur;
 	if (searches_write(ss, &op, err) == -1)
 		return (500);
 	sched_remove(ss->ss_sched, id);
@@ -454,6 +524,7 @@ int
 searches_load_dir(struct searches *ss, const struct config *cfg)
 {
 	struct searches_op	 op;
+	struct searches_who	 fwho;
 	struct search_err	 err;
 	struct search		*s, *cur;
 	struct store_txn	*txn;
@@ -531,6 +602,9 @@ searches_load_dir(struct searches *ss, const struct config *cfg)
 		}
 		memset(&op, 0, sizeof op);
 		op.op_search = s;
+		op.op_who = &fwho;
+		fwho.sw_actor = "searches_dir";
+		fwho.sw_note = names[i];
 		s->s_origin = ORIGIN_FILE;
 		s->s_file = xstrdup(names[i]);
 		if (cur != NULL) {
@@ -592,6 +666,10 @@ searches_load_dir(struct searches *ss, const struct config *cfg)
 		memset(&op, 0, sizeof op);
 		op.op_delete = goneids[i];
 		op.op_unfile = gone;
+		op.op_who = &fwho;
+		op.op_last = sched_get(ss->ss_sched, goneids[i]);
+		fwho.sw_actor = "searches_dir";
+		fwho.sw_note = gone;
 		if (searches_write(ss, &op, &err) == -1)
 			log_warnx("searches_dir: could not remove the search of "
 			    "%s: %s", gone, err.se_message);
@@ -609,4 +687,148 @@ searches_load_dir(struct searches *ss, const struct config *cfg)
 		free(names[i]);
 	free(names);
 	return (bad);
+}
+
+/* Collect the live searches by name. */
+static int
+searches_by_name_cb(void *arg, struct search *s)
+{
+	struct hmap	*byname = arg;
+
+	hmap_put(byname, s->s_name, strlen(s->s_name), s);
+	return (0);
+}
+
+/* Record a refused item of an import. */
+static void
+searches_import_fail(struct searches_import *res, size_t index,
+    const char *field, const char *fmt, ...)
+{
+	struct search_err	*e;
+	va_list			 ap;
+
+	res->si_errs = xreallocarray(res->si_errs, res->si_nerrs + 1,
+	    sizeof *res->si_errs);
+	res->si_index = xreallocarray(res->si_index, res->si_nerrs + 1,
+	    sizeof *res->si_index);
+	e = &res->si_errs[res->si_nerrs];
+	res->si_index[res->si_nerrs++] = index;
+	snprintf(e->se_field, sizeof e->se_field, "%s", field);
+	va_start(ap, fmt);
+	vsnprintf(e->se_message, sizeof e->se_message, fmt, ap);
+	va_end(ap);
+}
+
+/* Import a list of definitions: all or nothing. */
+int
+searches_import(struct searches *ss, const struct json *list, int upsert,
+    const struct searches_who *who, struct searches_import *res)
+{
+	struct searches_op	*ops;
+	struct search		**made, *cur;
+	struct search_err	 err;
+	struct hmap		*byname, *seen;
+	const struct json	*it;
+	size_t			 i, n = json_len(list);
+	int64_t			 now = util_now_ms();
+	int			 status = 200;
+
+	memset(res, 0, sizeof *res);
+	made = xcalloc(n + 1, sizeof *made);
+	ops = xcalloc(n + 1, sizeof *ops);
+	byname = hmap_new();
+	seen = hmap_new();
+	searches_each(ss, 0, searches_by_name_cb, byname);
+	for (i = 0; i < n; i++) {
+		it = json_at(list, i);
+		if (it == NULL || it->j_type != JSON_OBJECT) {
+			searches_import_fail(res, i, "", "must be a search "
+			    "definition (an object)");
+			continue;
+		}
+		memset(&err, 0, sizeof err);
+		if ((made[i] = search_from_json(it, ss->ss_cfg, &err)) ==
+		    NULL) {
+			searches_import_fail(res, i, err.se_field, "%s",
+			    err.se_message);
+			continue;
+		}
+		if (hmap_get(seen, made[i]->s_name,
+		    strlen(made[i]->s_name)) != NULL) {
+			searches_import_fail(res, i, "name", "\"%s\" is "
+			    "named twice in this import", made[i]->s_name);
+			continue;
+		}
+		hmap_put(seen, made[i]->s_name, strlen(made[i]->s_name),
+		    made[i]);
+		cur = hmap_get(byname, made[i]->s_name,
+		    strlen(made[i]->s_name));
+		if (cur != NULL && cur->s_origin == ORIGIN_FILE) {
+			searches_import_fail(res, i, "name", "search %llu "
+			    "\"%s\" comes from the file %s in searches_dir "
+			    "and is never overwritten",
+			    (unsigned long long)cur->s_id, cur->s_name,
+			    cur->s_file != NULL ? cur->s_file : "?");
+			continue;
+		}
+		if (cur != NULL && !upsert) {
+			searches_import_fail(res, i, "name", "a search named "
+			    "\"%s\" exists (id %llu); use \"mode\": "
+			    "\"upsert\" to replace it", cur->s_name,
+			    (unsigned long long)cur->s_id);
+			continue;
+		}
+		made[i]->s_origin = ORIGIN_API;
+		made[i]->s_updated = now;
+		if (cur != NULL) {
+			made[i]->s_id = cur->s_id;
+			made[i]->s_version = cur->s_version + 1;
+			made[i]->s_created = cur->s_created;
+		} else {
+			made[i]->s_version = 1;
+			made[i]->s_created = now;
+			ops[i].op_new = 1;
+		}
+		ops[i].op_search = made[i];
+		ops[i].op_who = who;
+		ops[i].op_next = i + 1 < n ? &ops[i + 1] : NULL;
+	}
+	if (res->si_nerrs > 0) {
+		status = 422;
+		goto done;
+	}
+	if (n > 0 && searches_write(ss, &ops[0], &err) == -1) {
+		searches_import_fail(res, 0, "", "%s", err.se_message);
+		status = 500;
+		goto done;
+	}
+	res->si_ids = xcalloc(n + 1, sizeof *res->si_ids);
+	res->si_created = xcalloc(n + 1, sizeof *res->si_created);
+	res->si_n = n;
+	for (i = 0; i < n; i++) {
+		sched_put(ss->ss_sched, made[i]);
+		res->si_ids[i] = made[i]->s_id;
+		res->si_created[i] = ops[i].op_new;
+	}
+done:
+	for (i = 0; i < n; i++) {
+		if (made[i] != NULL)
+			search_unref(made[i]);
+	}
+	free(made);
+	free(ops);
+	hmap_free(byname);
+	hmap_free(seen);
+	return (status);
+}
+
+/* Free what an import filled in. */
+void
+searches_import_clear(struct searches_import *res)
+{
+	free(res->si_errs);
+	free(res->si_index);
+	free(res->si_ids);
+	free(res->si_created);
+	memset(res, 0, sizeof *res);
 }
