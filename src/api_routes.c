@@ -10,6 +10,10 @@
 
 const struct api_route api_routes[] = {
 	{ "/api/v1/alerts", api_alerts },
+	{ "/api/v1/users", api_users },
+	{ "/api/v1/groups", api_groups },
+	{ "/api/v1/keys", api_keys },
+	{ "/api/v1/audit", api_audit },
 	{ "/api/v1/silences", api_silences },
 	{ NULL, NULL }
 };
