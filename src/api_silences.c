@@ -177,6 +177,7 @@ api_silence_one(struct api_call *c, struct silences *ss, uint64_t id)
 		api_send_gen(c->c_api, c->c_req, 200, g);
 		return;
 	case EVHTTP_REQ_DELETE:
+		api_audit_set(c, NULL, "expire");
 		w = xcalloc(1, sizeof *w);
 		w->w_api = c->c_api;
 		w->w_req = c->c_req;

@@ -138,6 +138,11 @@ is($st, 200, 'an editor expires the pending silence: 200') or diag explain $j;
 ok($j->{expired}, '... expired true');
 is($j->{state}, 'expired', '... state expired');
 is($j->{starts}, $j->{ends}, '... starts and ends now');
+($st, $j) = $d->api(GET => '/api/v1/audit');
+my ($ae) = grep { ($_->{object} // '') eq "silence:$pid" } @{$j->{items} // []};
+ok($ae, "the expiry is in the audit log (silence:$pid)") or diag explain $j;
+like(($ae // {})->{summary} // '', qr/expire/, '... as an expiry')
+    or diag explain $ae;
 ($st, $j) = $d->api(DELETE => '/api/v1/silences/99999');
 is($st, 404, 'expire an unknown id: 404');
 ($st, $j) = $d->api(GET => '/api/v1/silences?state=expired');
