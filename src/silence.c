@@ -265,8 +265,9 @@ silence_matchers(struct silence *si, const struct json *m,
 
 		if (strcmp(k, "search") != 0 && strcmp(k, "priority") != 0 &&
 		    strcmp(k, "tags") != 0 && strcmp(k, "content") != 0) {
-			silence_err(err, "matchers", "unknown matcher \"%.64s\": "
-			    "use search, priority, tags or content", k);
+			silence_err(err, "matchers", "unknown matcher "
+			    "\"%.64s\": use search, priority, tags or content",
+			    k);
 			return (-1);
 		}
 	}
@@ -292,8 +293,8 @@ silence_matchers(struct silence *si, const struct json *m,
 	if ((v = json_get(m, "content")) != NULL) {
 		if (v->j_type != JSON_OBJECT || json_len(v) == 0 ||
 		    json_len(v) > SILENCE_MAX_CONTENT) {
-			silence_err(err, "matchers.content", "must be an object "
-			    "of 1 to %d fields", SILENCE_MAX_CONTENT);
+			silence_err(err, "matchers.content", "must be an "
+			    "object of 1 to %d fields", SILENCE_MAX_CONTENT);
 			return (-1);
 		}
 		si->si_fields = xcalloc(json_len(v), sizeof *si->si_fields);

@@ -339,7 +339,7 @@ test_match(void)
 	silences_expire(ss, id, now, done_cb, &(struct result){ 0 });
 	store_flush(store);
 
-	/* regex limits: catastrophic backtracking stops, and does not silence */
+	/* regex limits: runaway backtracking stops, and does not silence */
 	id = create_m("{\"content\": {\"x\": {\"regex\": \"^(a+)+$\"}}}");
 	mkalert(&a, 1, "high", "{\"x\": \"aaaa\"}");
 	is_int((int64_t)silences_match(ss, &s1, &a, now), (int64_t)id,
