@@ -599,10 +599,75 @@ test_names(void)
 	    "prometheus");
 }
 
+/* trusted_proxy CIDR HEADER: parsing, errors, matching. */
+static void
+test_trusted_proxy(void)
+{
+	struct config_errors	 errs;
+	struct config		*c;
+	const char		*good = "trusted_proxy 127.0.0.1/32 X-User\n"
+	    "trusted_proxy 10.0.0.0/8 X-Forwarded-User\n"
+	    "trusted_proxy ::1 X-V6-User\n"
+	    "trusted_proxy 192.168.1.7 X-One\n";
+	static const char *const bad[][2] = {
+		{ "trusted_proxy 10.0.0.1/8 X-User", "not a network" },
+		{ "trusted_proxy 10.0.0.0/33 X-User", "not a network" },
+		{ "trusted_proxy nowhere X-User", "not a network" },
+		{ "trusted_proxy 10.0.0.0/8 \"X User\"", "bad header name" },
+		{ "trusted_proxy 10.0.0.0/8 Authorization", "carries keys" },
+		{ "trusted_proxy 10.0.0.0/8", "" },
+	};
+	size_t			 i;
+
+	c = config_parse("t.conf", good, strlen(good), CONFIG_411D, &errs);
+	ok(c != NULL && errs.ce_n == 0, "trusted_proxy lines parse");
+	if (c == NULL)
+		bail("trusted_proxy: %s", errs.ce_lines[0]);
+	is_int(4, (int64_t)c->c_nproxies, "four trusted proxies");
+	is_string("X-User", config_proxy_header(c, "127.0.0.1"),
+	    "127.0.0.1 is in 127.0.0.1/32");
+	ok(config_proxy_header(c, "127.0.0.2") == NULL,
+	    "127.0.0.2 is not in 127.0.0.1/32");
+	is_string("X-Forwarded-User", config_proxy_header(c, "10.200.3.4"),
+	    "10.200.3.4 is in 10.0.0.0/8");
+	ok(config_proxy_header(c, "11.0.0.1") == NULL,
+	    "11.0.0.1 is not in 10.0.0.0/8");
+	is_string("X-Forwarded-User", config_proxy_header(c,
+	    "::ffff:10.1.1.1"), "a v4-mapped v6 address counts as v4");
+	is_string("X-V6-User", config_proxy_header(c, "::1"), "::1 is ::1/128");
+	ok(config_proxy_header(c, "::2") == NULL, "::2 is not");
+	is_string("X-One", config_proxy_header(c, "192.168.1.7"),
+	    "a bare address is a /32");
+	ok(config_proxy_header(c, "192.168.1.8") == NULL, "... only it");
+	ok(config_proxy_header(c, "garbage") == NULL &&
+	    config_proxy_header(c, NULL) == NULL, "no address, no header");
+	config_free(c);
+	config_errors_free(&errs);
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		c = config_parse("t.conf", bad[i][0], strlen(bad[i][0]),
+		    CONFIG_411D, &errs);
+		ok(c == NULL && errs.ce_n == 1 &&
+		    strstr(errs.ce_lines[0], bad[i][1]) != NULL,
+		    "refused: %s", bad[i][0]);
+		if (errs.ce_n > 0)
+			diag("%s", errs.ce_lines[0]);
+		config_free(c);
+		config_errors_free(&errs);
+	}
+	c = config_parse("t.conf", "listen 127.0.0.1:1\n", 19, CONFIG_411D,
+	    &errs);
+	ok(c != NULL && c->c_nproxies == 0 &&
+	    config_proxy_header(c, "127.0.0.1") == NULL,
+	    "no trusted_proxy: no header is honoured");
+	config_free(c);
+	config_errors_free(&errs);
+}
+
 int
 main(void)
 {
-	plan(180);
+	plan(180 + 19);
 	test_defaults();
 	test_every_directive();
 	test_values();
@@ -612,5 +677,6 @@ main(void)
 	test_notify();
 	test_load();
 	test_names();
+	test_trusted_proxy();
 	return (test_done());
 }
