@@ -891,6 +891,14 @@ ix_log_cb(void *arg, const char *text, size_t len)
 }
 
 static void
+ix_count_cb(void *arg, const char *name, uint64_t n)
+{
+	struct buf	*b = arg;
+
+	buf_printf(b, "%s=%llu;", name, (unsigned long long)n);
+}
+
+static void
 test_indexes(void)
 {
 	struct event_base	*base;
@@ -939,6 +947,10 @@ test_indexes(void)
 	ok(alert_count(txn, ALERT_COUNT_ASSIGNEE, "") == IXN / 3 &&
 	    alert_count(txn, ALERT_COUNT_ASSIGNEE, "alice") == IXN / 3,
 	    "counts by assignee (\"\" unassigned)");
+	buf_reset(&b);
+	ok(alert_counts(txn, ALERT_COUNT_PRIORITY, ix_count_cb, &b) == 0 &&
+	    b.b_len > 0 && strcmp(b.b_data, "high=75;low=225;") == 0,
+	    "alert_counts walks one kind: %s", b.b_len ? b.b_data : "");
 	store_done(txn);
 
 	/* Each filter, and filters combined. */
@@ -1141,7 +1153,7 @@ test_indexes(void)
 int
 main(void)
 {
-	plan(77 + 35);
+	plan(77 + 36);
 	test_from_record();
 	test_json();
 	test_names();
