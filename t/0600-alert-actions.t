@@ -123,6 +123,16 @@ check_action('assign', { ids => [$id], action => 'assign',
 check_action('assign a group', { ids => [$id], action => 'assign',
     assignee => 'group:secops' }, 'alert.updated',
     sub { ($_[0]{assignee} // '') eq 'group:secops' });
+# a rotation group: the member on duty
+$d->api(POST => '/api/v1/users', { name => $_, role => 'editor' }) for qw(ann bob);
+($st, my $g) = $d->api(POST => '/api/v1/groups', { name => 'oncall',
+    rotation => { every => '7d', start => '2020-01-06T00:00:00Z',
+    members => ['ann', 'bob'] } }, key => 'admin');
+is($st, 201, 'a rotation group') or diag explain $g;
+$e = check_action('assign a rotation group', { ids => [$id], action => 'assign',
+    assignee => 'group:oncall' }, 'alert.updated',
+    sub { ($_[0]{assignee} // '') eq $g->{on_duty} });
+is($e->{changes}{assignee}{to}, $g->{on_duty}, '... the member on duty is logged');
 check_action('unassign', { ids => [$id], action => 'unassign' },
     'alert.updated', sub { !defined $_[0]{assignee} });
 $e = check_action('note', { ids => [$id], action => 'note',
@@ -152,7 +162,7 @@ is(nevents(), $before, '... no event');
 # the log, oldest first, paged
 my $full = logof($id);
 is_deeply([map { $_->{action} } @$full], [qw(acknowledge resolve unresolve
-    escalate deescalate assign assign unassign note)],
+    escalate deescalate assign assign assign unassign note)],
     'the log of alert 1, oldest first');
 (undef, my $p1) = $d->api(GET => "/api/v1/alerts/$id/log?limit=4");
 is(scalar @{$p1->{items}}, 4, 'a page of 4');
