@@ -71,6 +71,7 @@ enum enrich_kind {
 struct cidr_entry {
 	uint8_t		 c_addr[16];	/* masked */
 	int		 c_plen;	/* 0..128, in the IPv6 space */
+	size_t		 c_seq;		/* order given */
 	char		*c_val;
 };
 
@@ -242,9 +243,22 @@ cidr_cmp(const void *a, const void *b)
 {
 	const struct cidr_entry	*x = a, *y = b;
 
+	int			 c;
+
 	if (x->c_plen != y->c_plen)
 		return (x->c_plen > y->c_plen ? -1 : 1);
-	return (memcmp(x->c_addr, y->c_addr, 16));
+	if ((c = memcmp(x->c_addr, y->c_addr, 16)) != 0)
+		return (c);
+	/* The same network: the one given last first. */
+	return (x->c_seq > y->c_seq ? -1 : x->c_seq < y->c_seq);
+}
+
+/* The same network. */
+static int
+cidr_same(const struct cidr_entry *x, const struct cidr_entry *y)
+{
+	return (x->c_plen == y->c_plen &&
+	    memcmp(x->c_addr, y->c_addr, 16) == 0);
 }
 
 static struct etable *
@@ -310,7 +324,7 @@ etable_add(struct etable *t, const char *key, const char *val,
 	if (enrich_parse_cidr(key, c->c_addr, &c->c_plen, e) == -1)
 		return (-1);
 	c->c_val = xstrdup(val);
-	t->t_n++;
+	c->c_seq = t->t_n++;
 	return (0);
 }
 
@@ -323,10 +337,9 @@ etable_seal(struct etable *t)
 	if (t->t_kind != ENRICH_CIDR || t->t_n == 0)
 		return;
 	qsort(t->t_cidr, t->t_n, sizeof *t->t_cidr, cidr_cmp);
-	/* A network given twice: the last one given wins is not stable;
-	 * keep the first after sorting and drop the rest. */
+	/* A network given twice: the last one given wins (as in a map). */
 	for (i = 1, k = 1; i < t->t_n; i++) {
-		if (cidr_cmp(&t->t_cidr[i], &t->t_cidr[k - 1]) == 0) {
+		if (cidr_same(&t->t_cidr[i], &t->t_cidr[k - 1])) {
 			free(t->t_cidr[i].c_val);
 			continue;
 		}

@@ -6,7 +6,9 @@
 #include "autoconf.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +31,8 @@
 static const char	*tmp;
 /* A file run_chain writes after validation, before the run. */
 static const char	*swap_path, *swap_body;
+/* run_chain frees the chain after one loop turn instead of finishing. */
+static int		 cancel_early;
 
 /* What one run of a chain gave. */
 struct result {
@@ -159,8 +163,13 @@ run_chain(const char *filters, struct filter_batch *in, int loop,
 	filter_batch_clear(in);
 	filter_chain_finish(fc, NULL, trace_cb, res, finish_cb, res);
 	for (rounds = 0; base != NULL && !res->finished && rounds < 100000;
-	    rounds++)
+	    rounds++) {
+		if (cancel_early) {
+			event_base_loop(base, EVLOOP_NONBLOCK);
+			break;
+		}
 		event_base_loop(base, EVLOOP_ONCE);
+	}
 	res->errors = filter_chain_errors(fc, &first);
 	if (first != NULL)
 		snprintf(res->error, sizeof res->error, "%s", first);
@@ -496,6 +505,17 @@ test_script(void)
 	filter_batch_clear(&res.out);
 	free(p);
 
+	/* Freed while the program runs: killed and reaped, done not called. */
+	p = mkscript("cancel.sh", "exec sleep 30");
+	mkrecs(&in, "{\"a\":1}", NULL);
+	cancel_early = 1;
+	run_script(p, NULL, &in, &res);
+	cancel_early = 0;
+	is_int(res.finished, 0, "freed while running: done not called");
+	ok(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD,
+	    "freed while running: the program was reaped");
+	free(p);
+
 	/* Command not found. */
 	mkrecs(&in, "{\"a\":1}", NULL);
 	run_script("/nonexistent/prog", NULL, &in, &res);
@@ -609,8 +629,8 @@ test_enrich(void)
 	filter_batch_clear(&res.out);
 
 	/* Files. */
-	p = mkfile("nets.txt", "# networks\n\n10.0.0.0/8   corp site\n"
-	    "  fd00::/8\tula  \n");
+	p = mkfile("nets.txt", "# networks\n10.0.0.0/8 first\n\n"
+	    "10.1.2.3/8   corp site\n  fd00::/8\tula  \n");
 	if (asprintf(&opts, "\"target\":\"site\",\"cidr_file\":\"%s\"",
 	    p) == -1)
 		bail("asprintf");
@@ -618,7 +638,8 @@ test_enrich(void)
 	run_enrich(opts, &in, &res, 0);
 	is_string(out_json(&res, 0),
 	    "{\"ip\":\"10.0.0.1\",\"site\":\"corp site\"}",
-	    "cidr_file: value with a space");
+	    "cidr_file: value with a space, host bits masked, the last "
+	    "of a network given twice");
 	is_string(out_json(&res, 1), "{\"ip\":\"fd12::1\",\"site\":\"ula\"}",
 	    "cidr_file: v6, tab");
 	filter_batch_clear(&res.out);
@@ -710,7 +731,7 @@ main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	tmp = test_tmpdir();
-	plan(98);
+	plan(100);
 	test_validate();
 	test_script();
 	test_enrich();
