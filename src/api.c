@@ -9,9 +9,10 @@
  * then frees it).  Errors have one shape:
  * {"error": {"code": ..., "message": ..., "field": ...}}.
  *
- * Limits: the body of a request is at most api_max_body (evhttp answers
- * 413 itself beyond that), and less on most routes (API_BODY_*: 413 in
- * the common shape); the path is at most API_PATH_MAX bytes, the query
+ * Limits: the body of a request is at most api_max_body, and less on most
+ * routes (API_BODY_*): 413 in the common shape.  evhttp reads up to
+ * API_BODY_SLACK past api_max_body so that we can answer; a body longer
+ * still gets evhttp's own 413 (an HTML page) and the connection is closed; the path is at most API_PATH_MAX bytes, the query
  * at most API_QUERY_MAX bytes in API_PARAMS_MAX parameters of at most
  * API_PARAM_MAX bytes each (400).
  *
@@ -80,6 +81,7 @@
 #define API_BODY_NONE		(4 * 1024)	/* GET, HEAD, DELETE */
 #define API_BODY_ADMIN		(64 * 1024)	/* users, groups, keys */
 #define API_NOTE_MAX		1000	/* characters of a change_note */
+#define API_BODY_SLACK		(64 * 1024)	/* read past api_max_body */
 
 /* A change waiting for its answer, to be audited (see the top). */
 struct api_pending {
@@ -1821,7 +1823,8 @@ api_new(struct api_env *env, char *err, size_t errlen)
 	a->a_http = evhttp_new(env->ae_run->re_base);
 	evhttp_set_timeout(a->a_http, (int)cfg->c_api_timeout);
 	evhttp_set_max_headers_size(a->a_http, API_MAX_HEADERS);
-	evhttp_set_max_body_size(a->a_http, cfg->c_api_max_body);
+	evhttp_set_max_body_size(a->a_http, cfg->c_api_max_body +
+	    API_BODY_SLACK);
 	evhttp_set_default_content_type(a->a_http, "application/json");
 	evhttp_set_allowed_methods(a->a_http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
@@ -1890,5 +1893,6 @@ api_reload(struct api *a, const struct config *cfg)
 {
 	a->a_cfg = cfg;
 	evhttp_set_timeout(a->a_http, (int)cfg->c_api_timeout);
-	evhttp_set_max_body_size(a->a_http, cfg->c_api_max_body);
+	evhttp_set_max_body_size(a->a_http, cfg->c_api_max_body +
+	    API_BODY_SLACK);
 }

@@ -617,6 +617,11 @@ users_key_role(const struct users *u, const char *secret, const char **actor)
 		if (util_secure_equal(u->u_keys[i].uk_hash, hex) &&
 		    role == ROLE_NONE) {
 			role = u->u_keys[i].uk_role;
+			/* A user's key is never more than the user now. */
+			if (u->u_keys[i].uk_user != NULL && users_user_role(u,
+			    u->u_keys[i].uk_user, NULL) < role)
+				role = users_user_role(u,
+				    u->u_keys[i].uk_user, NULL);
 			if (actor != NULL)
 				*actor = u->u_keys[i].uk_user != NULL ?
 				    u->u_keys[i].uk_user :

@@ -84,7 +84,8 @@ void		 users_free(struct users *);
 int		 users_reload(struct users *);
 /*
  * The role of the stored key whose secret is given (compared as SHA-256 in
- * constant time), or ROLE_NONE.  *actor: the key's user, or its name
+ * constant time), or ROLE_NONE; a key made for a user has at most the
+ * user's role of now.  *actor: the key's user, or its name
  * (borrowed until the next reload).
  */
 enum role	 users_key_role(const struct users *, const char *,

@@ -350,6 +350,14 @@ test_store(void)
 	ok(users_key_role(u, other, &actor) == ROLE_VIEWER,
 	    "the bot's key is a viewer's");
 	is_string("bot", actor, "... and acts as bot");
+	def = J("{\"name\": \"ann\", \"role\": \"viewer\"}");
+	v = users_user_make(def, NULL, 1000, &err);
+	put(s, USERS_USER, "ann", v);
+	free(v);
+	json_free(def);
+	users_reload(u);
+	ok(users_key_role(u, secret, &actor) == ROLE_VIEWER,
+	    "ann made a viewer: her key is a viewer's too");
 	secret[10] ^= 1;
 	ok(users_key_role(u, secret, &actor) == ROLE_NONE,
 	    "one character off: no role");
@@ -373,7 +381,7 @@ test_store(void)
 int
 main(void)
 {
-	plan(8 + 12 + 55);
+	plan(8 + 12 + 56);
 	test_names();
 	test_rotation();
 	test_store();
