@@ -216,6 +216,10 @@ is($st, 403, '... and a key counts as itself (viewer: 403)');
     email => ('x' x (70 * 1024)) . '@example.com' });
 is($st, 413, 'a body over the users limit: 413');
 err_shape($j, 413, 'too large');
+($st, $j) = $d->api(POST => '/api/v1/searches', { name => 'big',
+    type => 'push', description => 'x' x (1024 * 1024 + 10) });
+is($st, 413, 'a search over api_max_body: 413');
+err_shape($j, 413, 'over api_max_body');
 ($st, $j) = $d->api(GET => '/api/v1/users', 'x' x 5000);
 is($st, 413, 'a body on a GET: 413');
 err_shape($j, 413, 'a GET body');
