@@ -35,6 +35,7 @@ struct filter {
 	void			*f_inst;
 	uint16_t		 f_pos;		/* in the search's filters */
 	int			 f_drop_on_error;
+	int			 f_batch;	/* works on the whole run */
 };
 
 struct filter_chain {
@@ -306,8 +307,10 @@ filter_chain_new(const struct search *s, const struct filter_env *env)
 		    strcmp(json_str(o), "drop") == 0;
 		fl->f_pos = (uint16_t)i;
 		fl->f_inst = fl->f_ops->fo_new(f, env);
-		if (fl->f_ops->fo_batch != NULL &&
-		    fc->fc_first_batch == SIZE_MAX)
+		fl->f_batch = fl->f_ops->fo_batch != NULL &&
+		    (fl->f_ops->fo_is_batch == NULL ||
+		    fl->f_ops->fo_is_batch(fl->f_inst));
+		if (fl->f_batch && fc->fc_first_batch == SIZE_MAX)
 			fc->fc_first_batch = fc->fc_n;
 		fc->fc_n++;
 	}
@@ -388,7 +391,7 @@ chain_run(struct filter_chain *fc, struct fstate *fs, struct record *r,
 		fs->fs_staging = 1;
 	for (; i < fc->fc_n; i++) {
 		f = &fc->fc_filters[i];
-		if (f->f_ops->fo_batch != NULL) {
+		if (f->f_batch) {
 			/* What reached a batch filter counts as passed. */
 			v = FILTER_HELD;
 			if (f->f_ops->fo_record != NULL && chain_one(fc, f, fs,
@@ -502,7 +505,7 @@ chain_batch_done(void *arg, const char *error, const char *summary)
 		    "batch", summary);
 
 	for (stop = fc->fc_at + 1; stop < fc->fc_n; stop++)
-		if (fc->fc_filters[stop].f_ops->fo_batch != NULL)
+		if (fc->fc_filters[stop].f_batch)
 			break;
 	for (i = 0; i < fc->fc_cur.fb_n; i++) {
 		v = chain_run(fc, fc->fc_fs, fc->fc_cur.fb_recs[i],

@@ -179,6 +179,12 @@ struct filter_ops {
 	 */
 	void		(*fo_batch)(void *, struct fstate *, uint16_t,
 			    struct filter_batch *, filter_batch_cb, void *);
+	/*
+	 * Optional, for a type with fo_batch: whether this instance works on
+	 * the whole run (1) or streams like any other filter (0), its
+	 * fo_batch then never called.  Without it, fo_batch decides.
+	 */
+	int		(*fo_is_batch)(void *);
 	void		(*fo_free)(void *);
 };
 

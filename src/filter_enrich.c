@@ -144,6 +144,7 @@ static enum filter_verdict enrich_record(void *, struct fstate *, uint16_t,
 static void	enrich_batch(void *, struct fstate *, uint16_t,
 		    struct filter_batch *, filter_batch_cb, void *);
 static void	enrich_free(void *);
+static int	enrich_is_batch(void *);
 static void	enrich_issue(struct enrich *);
 
 const struct filter_ops filter_enrich_ops = {
@@ -152,15 +153,23 @@ const struct filter_ops filter_enrich_ops = {
 	.fo_new = enrich_new,
 	.fo_record = enrich_record,
 	.fo_batch = enrich_batch,
+	.fo_is_batch = enrich_is_batch,
 	.fo_free = enrich_free
 };
 
 /*
- * The chain tells batch filters by their type's ops, so CIDR and map
- * enrichers are batch filters too: they work in fo_record as each record
- * reaches them (the record is then held), and their fo_batch is done at
- * once.
+ * CIDR and map enrichers stream (fo_record as each record comes); only
+ * reverse DNS works on the whole run (enrich_is_batch).
  */
+
+/* Only reverse DNS works on the whole run. */
+static int
+enrich_is_batch(void *self)
+{
+	const struct enrich	*e = self;
+
+	return (e->e_kind == ENRICH_RDNS);
+}
 
 static const char *const enrich_options[] = {
 	"field", "target", "cidr", "cidr_file", "map", "map_file", "rdns",

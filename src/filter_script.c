@@ -607,6 +607,7 @@ script_line(struct script *s, const char *l, size_t len)
 			r->r_time = ms;
 	}
 	buf_free(&t);
+	r->r_nsrc = 0;		/* the program's: all in the alert */
 	filter_batch_add(&s->s_result, r);
 	return (0);
 }

@@ -62,9 +62,13 @@ static void
 finish_cb(void *arg, struct filter_batch *b)
 {
 	struct result	*r = arg;
+	size_t		 i;
 
+	/* After the records that passed as they came (streaming filters). */
 	r->finished++;
-	r->out = *b;
+	for (i = 0; i < b->fb_n; i++)
+		filter_batch_add(&r->out, b->fb_recs[i]);
+	free(b->fb_recs);
 }
 
 static struct json *
@@ -154,9 +158,16 @@ run_chain(const char *filters, struct filter_batch *in, int loop,
 	fe.fe_search = 1;
 	fc = filter_chain_new(s, &fe);
 	for (i = 0; i < in->fb_n; i++) {
-		if (filter_chain_record(fc, NULL, in->fb_recs[i], trace_cb,
-		    res) != FILTER_HELD)
+		switch (filter_chain_record(fc, NULL, in->fb_recs[i], trace_cb,
+		    res)) {
+		case FILTER_HELD:
+			break;
+		case FILTER_KEEP:
+			filter_batch_add(&res->out, in->fb_recs[i]);
+			break;
+		default:
 			record_free(in->fb_recs[i]);
+		}
 		in->fb_recs[i] = NULL;
 	}
 	in->fb_n = 0;
