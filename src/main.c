@@ -431,10 +431,17 @@ main(int argc, char *argv[])
 	    PACKAGE_VERSION, searches_count(m.m_searches));
 	event_base_dispatch(m.m_base);
 
-	/* Shutdown, in the reverse order of start-up. */
+	/*
+	 * Shutdown, in the reverse order of start-up; but the API goes after
+	 * the writes whose answers it owes (silences, searches, alert actions,
+	 * audit entries, runs asked for through it) are committed and
+	 * answered.
+	 */
 	autoclose_free(m.m_autoclose);
-	api_free(m.m_api);
+	store_flush(m.m_store);
 	sched_free(m.m_sched);
+	store_flush(m.m_store);
+	api_free(m.m_api);
 	searches_free(m.m_searches);
 	queue_free(m.m_queue);
 	store_flush(m.m_store);
