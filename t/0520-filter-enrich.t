@@ -182,4 +182,9 @@ is($a7 && $a7->{content}{'src_ip.hostname'}, 'host7.example.net',
 
 $d->stop;
 like($d->log, qr/stopped/, '411d stopped cleanly');
+
+# Stop the name server now: closing a piped open waits for its child.
+kill 'KILL', $dns_pid;
+close($dns_fh);
+$dns_pid = 0;
 done_testing();
