@@ -39,6 +39,37 @@ src_refuse_keys(const struct json *def, const char *const *keys,
 	return (0);
 }
 
+/* Check a definition's "source". */
+int
+src_check_source(const struct json *def, const struct config *cfg,
+    enum source_type want, const char *type, struct search_err *err)
+{
+	const struct config_source	*cs;
+	const char			*src;
+
+	snprintf(err->se_field, sizeof err->se_field, "source");
+	if ((src = json_str(json_get(def, "source"))) == NULL) {
+		snprintf(err->se_message, sizeof err->se_message,
+		    "is required for type %s: the name of a %s source", type,
+		    type);
+		return (-1);
+	}
+	if (cfg == NULL)
+		return (0);
+	if ((cs = config_source(cfg, src)) == NULL) {
+		snprintf(err->se_message, sizeof err->se_message,
+		    "no source \"%s\" in the config", src);
+		return (-1);
+	}
+	if (cs->cs_type != want) {
+		snprintf(err->se_message, sizeof err->se_message,
+		    "source \"%s\" is of type %s, not %s", src,
+		    config_source_type_name(cs->cs_type), type);
+		return (-1);
+	}
+	return (0);
+}
+
 /* The driver of a type, or NULL when the type has none yet. */
 const struct src_ops *
 src_find(enum search_type type)

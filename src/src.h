@@ -9,6 +9,7 @@
 #ifndef PROG_SRC_H
 #define PROG_SRC_H
 
+#include "config.h"
 #include "search.h"
 
 struct config;
@@ -41,6 +42,14 @@ struct src_ops {
  */
 int		 src_refuse_keys(const struct json *, const char *const *,
 		    const char *, struct search_err *);
+
+/*
+ * Check a definition's "source": present, in the config (when cfg is not
+ * NULL) and of the type want; type names the search type in messages.
+ * Returns 0, or -1 with err naming "source".
+ */
+int		 src_check_source(const struct json *, const struct config *,
+		    enum source_type, const char *, struct search_err *);
 
 /* The driver of a type, or NULL when the type has none yet. */
 const struct src_ops *src_find(enum search_type);

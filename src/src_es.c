@@ -274,34 +274,12 @@ es_validate(const struct json *def, const struct config *cfg,
 	static const char *const	 foreign[] = { "host", "port", "url",
 	    "method", "expect_status", "match", "max_latency",
 	    "cert_expiry_days", "ca_file", "alerts", "above", "below", NULL };
-	const struct config_source	*cs;
-	const char			*src;
 
 	/* Keys of other types are refused, not silently ignored. */
 	if (src_refuse_keys(def, foreign, "es", err) == -1)
 		return (-1);
-	src = json_str(json_get(def, "source"));
-	if (src == NULL) {
-		snprintf(err->se_field, sizeof err->se_field, "source");
-		snprintf(err->se_message, sizeof err->se_message,
-		    "is required for type es: the name of an es source");
+	if (src_check_source(def, cfg, SOURCE_ES, "es", err) == -1)
 		return (-1);
-	}
-	if (cfg != NULL) {
-		if ((cs = config_source(cfg, src)) == NULL) {
-			snprintf(err->se_field, sizeof err->se_field, "source");
-			snprintf(err->se_message, sizeof err->se_message,
-			    "no source \"%s\" in the config", src);
-			return (-1);
-		}
-		if (cs->cs_type != SOURCE_ES) {
-			snprintf(err->se_field, sizeof err->se_field, "source");
-			snprintf(err->se_message, sizeof err->se_message,
-			    "source \"%s\" is of type %s, not es", src,
-			    config_source_type_name(cs->cs_type));
-			return (-1);
-		}
-	}
 	if (json_get(def, "query") != NULL &&
 	    json_get(def, "query_dsl") != NULL) {
 		snprintf(err->se_field, sizeof err->se_field, "query_dsl");

@@ -141,32 +141,13 @@ static int
 graphite_validate(const struct json *def, const struct config *cfg,
     struct search_err *err)
 {
-	const struct config_source	*cs;
 	const struct json		*j;
-	const char			*src;
 	double				 d;
 
 	if (src_refuse_keys(def, graphite_foreign, "graphite", err) == -1)
 		return (-1);
-	src = json_str(json_get(def, "source"));
-	if (src == NULL)
-		return (graphite_fail(err, "source", "is required for type "
-		    "graphite: the name of a graphite source"));
-	if (cfg != NULL) {
-		if ((cs = config_source(cfg, src)) == NULL) {
-			snprintf(err->se_field, sizeof err->se_field, "source");
-			snprintf(err->se_message, sizeof err->se_message,
-			    "no source \"%s\" in the config", src);
-			return (-1);
-		}
-		if (cs->cs_type != SOURCE_GRAPHITE) {
-			snprintf(err->se_field, sizeof err->se_field, "source");
-			snprintf(err->se_message, sizeof err->se_message,
-			    "source \"%s\" is of type %s, not graphite", src,
-			    config_source_type_name(cs->cs_type));
-			return (-1);
-		}
-	}
+	if (src_check_source(def, cfg, SOURCE_GRAPHITE, "graphite", err) == -1)
+		return (-1);
 	j = json_get(def, "query");
 	if (j == NULL || j->j_type == JSON_NULL)
 		return (graphite_fail(err, "query", "is required for type "

@@ -95,31 +95,12 @@ static int
 prom_validate(const struct json *def, const struct config *cfg,
     struct search_err *err)
 {
-	const struct config_source	*cs;
 	const struct json		*j;
-	const char			*src;
 
 	if (src_refuse_keys(def, prom_foreign, "prometheus", err) == -1)
 		return (-1);
-	src = json_str(json_get(def, "source"));
-	if (src == NULL)
-		return (prom_fail(err, "source", "is required for type "
-		    "prometheus: the name of a prometheus source"));
-	if (cfg != NULL) {
-		if ((cs = config_source(cfg, src)) == NULL) {
-			snprintf(err->se_field, sizeof err->se_field, "source");
-			snprintf(err->se_message, sizeof err->se_message,
-			    "no source \"%s\" in the config", src);
-			return (-1);
-		}
-		if (cs->cs_type != SOURCE_PROMETHEUS) {
-			snprintf(err->se_field, sizeof err->se_field, "source");
-			snprintf(err->se_message, sizeof err->se_message,
-			    "source \"%s\" is of type %s, not prometheus", src,
-			    config_source_type_name(cs->cs_type));
-			return (-1);
-		}
-	}
+	if (src_check_source(def, cfg, SOURCE_PROMETHEUS, "prometheus", err) == -1)
+		return (-1);
 	j = json_get(def, "query");
 	if (j == NULL || j->j_type == JSON_NULL)
 		return (prom_fail(err, "query", "is required for type "
