@@ -145,6 +145,8 @@ static void	set_instance(struct config_parser *, int, char **);
 static void	set_list(struct config_parser *, int, char **);
 static void	set_resolver(struct config_parser *, int, char **);
 static void	set_trusted_proxy(struct config_parser *, int, char **);
+static void	set_notify_int(struct config_parser *, int, char **);
+static void	set_notify_ms(struct config_parser *, int, char **);
 
 static const struct config_directive config_directives[] = {
 	{ "listen",		1, 1,  K_411D,	 set_listen },
@@ -169,6 +171,11 @@ static const struct config_directive config_directives[] = {
 	{ "list",		3, 5,  K_411D,	 set_list },
 	{ "resolver",		1, 16, K_411D,	 set_resolver },
 	{ "trusted_proxy",	2, 2,  K_411D,	 set_trusted_proxy },
+	{ "retries",		1, 1,  K_NOTIFY, set_notify_int },
+	{ "concurrency",	1, 1,  K_NOTIFY, set_notify_int },
+	{ "retry_min",		1, 1,  K_NOTIFY, set_notify_ms },
+	{ "retry_max",		1, 1,  K_NOTIFY, set_notify_ms },
+	{ "claim_idle",		1, 1,  K_NOTIFY, set_notify_ms },
 };
 
 
@@ -252,6 +259,11 @@ config_defaults(struct config *c)
 	c->c_api_timeout = CONFIG_API_TIMEOUT;
 	c->c_base_url = NULL;
 	c->c_instance = NULL;
+	c->c_notify_retries = CONFIG_NOTIFY_RETRIES;
+	c->c_notify_retry_min = CONFIG_NOTIFY_RETRY_MIN;
+	c->c_notify_retry_max = CONFIG_NOTIFY_RETRY_MAX;
+	c->c_notify_claim_idle = CONFIG_NOTIFY_CLAIM_IDLE;
+	c->c_notify_concurrency = CONFIG_NOTIFY_CONCURRENCY;
 }
 
 /* Replace a string field with a copy of s (or NULL). */
@@ -1041,6 +1053,46 @@ set_instance(struct config_parser *p, int argc, char **argv)
 		return;
 	}
 	config_setstr(&p->p_cfg->c_instance, argv[1]);
+}
+
+/* retries N, concurrency N (411-notify) */
+static void
+set_notify_int(struct config_parser *p, int argc, char **argv)
+{
+	(void)argc;
+	if (strcmp(argv[0], "retries") == 0)
+		(void)config_int(p, argv[0], argv[1], 1,
+		    &p->p_cfg->c_notify_retries);
+	else
+		(void)config_int(p, argv[0], argv[1], 1,
+		    &p->p_cfg->c_notify_concurrency);
+}
+
+/* retry_min D, retry_max D, claim_idle D (411-notify; "250ms" allowed) */
+static void
+set_notify_ms(struct config_parser *p, int argc, char **argv)
+{
+	const char	*errstr = "bad duration";
+	int64_t		 v, *out;
+
+	(void)argc;
+	if (strcmp(argv[0], "retry_min") == 0)
+		out = &p->p_cfg->c_notify_retry_min;
+	else if (strcmp(argv[0], "retry_max") == 0)
+		out = &p->p_cfg->c_notify_retry_max;
+	else
+		out = &p->p_cfg->c_notify_claim_idle;
+	if (util_parse_duration_ms(argv[1], &v, &errstr) == -1) {
+		config_err(p, "%s: bad duration \"%s\": %s", argv[0], argv[1],
+		    errstr);
+		return;
+	}
+	if (v <= 0 || v > INT_MAX) {
+		config_err(p, "%s: bad duration \"%s\": %s", argv[0], argv[1],
+		    v <= 0 ? "must be more than 0" : "too long");
+		return;
+	}
+	*out = v;
 }
 
 /* Free the resolver list. */

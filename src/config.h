@@ -32,6 +32,12 @@
 #define CONFIG_API_TIMEOUT	30		/* idle seconds */
 #define CONFIG_SHUTDOWN_GRACE	10		/* seconds */
 #define CONFIG_LIST_REFRESH	3600		/* seconds */
+/* 411-notify workers (times in ms) */
+#define CONFIG_NOTIFY_RETRIES	8		/* tries in all */
+#define CONFIG_NOTIFY_RETRY_MIN	1000
+#define CONFIG_NOTIFY_RETRY_MAX	3600000
+#define CONFIG_NOTIFY_CLAIM_IDLE 60000
+#define CONFIG_NOTIFY_CONCURRENCY 64		/* deliveries in flight */
 
 enum config_kind {
 	CONFIG_411D,
@@ -156,6 +162,12 @@ struct config {
 	/* trusted_proxy lines, in order */
 	struct config_proxy	*c_proxies;
 	size_t			 c_nproxies;
+	/* 411-notify: retries, retry_min, retry_max, claim_idle, concurrency */
+	int			 c_notify_retries;	/* tries in all */
+	int64_t			 c_notify_retry_min;	/* ms */
+	int64_t			 c_notify_retry_max;	/* ms */
+	int64_t			 c_notify_claim_idle;	/* ms */
+	int			 c_notify_concurrency;
 };
 
 /* A list of error lines ("FILE:LINE: message"). */
