@@ -105,4 +105,57 @@ extern const struct target_ops *const target_types[];
  */
 enum delivery_result notify_http_verdict(const struct notify_resp *);
 
+/*
+ * The worker (notify.c), for notify_main.c.  One notify consumes the
+ * stream 411:notify:TYPE in the consumer group TYPE as one consumer.
+ */
+struct config;
+struct event_base;
+struct notify;
+
+/* The type named name, or NULL. */
+const struct target_ops	*notify_type(const char *);
+/*
+ * Check the targets of cfg (every one, or those of type when not NULL):
+ * known type, options right.  Each problem goes to err as
+ * "FILE:LINE: message".  Returns the number of problems.
+ */
+int		 notify_check(const struct config *, const char *,
+		    void (*)(void *, const char *), void *);
+/* Start a worker (cfg borrowed, must outlive it). */
+struct notify	*notify_new(struct event_base *, const struct config *,
+		    const char *, const char *);
+/*
+ * Stop taking jobs; deliveries under way may finish for up to grace ms,
+ * the rest stay pending for another worker.  done runs once when nothing
+ * is left to wait for.
+ */
+void		 notify_stop(struct notify *, int64_t, void (*)(void *),
+		    void *);
+/* Free (requests cancelled, unfinished jobs left pending); accepts NULL. */
+void		 notify_free(struct notify *);
+
+/* Helpers, also for the unit tests. */
+/* The wait before try attempt+1 (ms), with jitter from rnd. */
+int64_t		 notify_backoff_ms(int, int64_t, int64_t, uint64_t);
+/* A Retry-After value (seconds or an HTTP date) in ms from now, or -1. */
+int64_t		 notify_retry_after_ms(const char *, int64_t);
+/* Lower-case hex HMAC-SHA256 of data with key into out (65 bytes). */
+void		 notify_hmac_hex(const char *, const void *, size_t,
+		    char [65]);
+/*
+ * The ids of the alerts of a payload (alert.id, alerts[].id), at most
+ * max; returns how many.
+ */
+size_t		 notify_alert_ids(const struct json *, uint64_t *, size_t);
+/*
+ * Check a target's options against the names allowed and those required
+ * (NULL-terminated lists); also "timeout" (a duration) and "url" (http or
+ * https) when present.  Returns 0, or -1 with a message.
+ */
+int		 notify_check_opts(const struct config_target *,
+		    const char *const *, const char *const *, char *, size_t);
+/* A string at a dotted path of a payload ("search.name"), or NULL. */
+const char	*notify_str(const struct json *, const char *);
+
 #endif
