@@ -910,10 +910,17 @@ delivery_done(struct delivery *d, enum delivery_result res, const char *ref,
 		    d->d_sid);
 		return;
 	}
-	free(d->d_ref);
-	free(d->d_err);
-	d->d_ref = ref != NULL ? xstrdup(ref) : NULL;
-	d->d_err = err != NULL ? xstrdup(err) : NULL;
+	{
+		char	*nref = ref != NULL ? xstrdup(ref) : NULL;
+		char	*nerr = err != NULL ? xstrdup(err) : NULL;
+
+		free(d->d_ref);
+		free(d->d_err);
+		d->d_ref = nref;
+		d->d_err = nerr;
+		err = d->d_err;
+		ref = d->d_ref;
+	}
 	d->d_result = res;
 	if (res == DELIVERY_RETRY &&
 	    d->d_attempt < n->n_cfg->c_notify_retries) {

@@ -1,4 +1,211 @@
 #!/usr/bin/perl
+# 0800-notify-webhook.t -- 411-notify --target webhook against a local
+# receiver: the event as the JSON body with Idempotency-Key and an
+# HMAC-SHA256 signature, the Alertmanager v4 body (firing and resolved),
+# results on 411:delivery, bad target configs refused by -n, and end to
+# end: a push run's alert -> delivery job -> worker -> receiver, and the
+# result back on the alert's log in 411d.
 use strict;
 use warnings;
-print "1..0 # SKIP not written yet\n";
+use Test::More;
+use JSON::PP;
+use Digest::SHA qw(hmac_sha256_hex);
+use Time::HiRes qw(sleep time);
+use Test411;
+use TestRedis;
+use TestReceiver;
+
+my $nbin = TestNotify::binary();
+plan skip_all => "no 411-notify at $nbin" unless -x $nbin;
+plan skip_all => 'no redis-server' unless TestRedis->available;
+
+my $J = JSON::PP->new->canonical;
+my $redis = TestRedis->new;
+my $rc = TestReceiver->new(kind => 'webhook');
+my $url = $rc->url;
+
+sub job {
+	my ($eid, $type, $target, %o) = @_;
+	my $p = {
+		schema => '411.event.v1', event_id => $eid,
+		event_type => $type, occurred_at => '2026-11-25T10:00:05Z',
+		producer => { instance => 'test', version => '0' },
+		search => { id => 7, name => 'SSH brute force',
+		    priority => 'high', category => 'security',
+		    tags => ['ssh'], owner => 'alice' },
+		alert => { id => $o{alert_id} // 41, search_id => 7,
+		    time => '2026-11-25T10:00:00Z',
+		    created => '2026-11-25T10:00:01Z',
+		    updated => '2026-11-25T10:05:00Z',
+		    state => $o{state} // 'new', priority => 'high',
+		    content => { host => 'web01', user => 'root' },
+		    content_hash => 'sha256:' . ('ab' x 32) },
+		links => { alert => 'http://411.example/#/alerts/41',
+		    source => 'http://kibana.example/x' },
+		target => { name => $target, type => 'webhook',
+		    params => {} },
+	};
+	my $pj = $J->encode($p);
+	$redis->cmd('XADD', '411:notify:webhook', '*', 'v', '1', 'type',
+	    $type, 'id', $eid, 'payload', $pj);
+	return ($p, $pj);
+}
+
+sub wait_for {
+	my ($cond, $timeout) = @_;
+	my $deadline = time + ($timeout || 20);
+	my $v;
+	while (!($v = $cond->()) && time < $deadline) {
+		sleep(0.1);
+	}
+	return $v;
+}
+
+sub results {
+	my $r = $redis->cmd('XRANGE', '411:delivery', '-', '+');
+	return map { my %f = @{$_->[1]}; $J->decode($f{payload}) } @$r;
+}
+
+# -n: good and bad configs
+my $w = TestNotify->new(redis => $redis, conf => <<"EOF");
+retry_min 100ms
+retry_max 1s
+retries 3
+claim_idle 2s
+target hook webhook url $url/hook secret s3cr3t timeout 5s
+target am webhook url $url/am format alertmanager
+EOF
+my ($ec, $out) = $w->check;
+is($ec, 0, '-n: a good config passes') or diag $out;
+like($out, qr/configuration OK/, '... and says so');
+for my $bad (
+    ['target x webhook secret s', qr/:1: target x: option url is required/],
+    ['target x webhook url ftp://h/', qr/:1: target x: url: want http/],
+    ['target x webhook url http://h/ colour red', qr/unknown option "colour"/],
+    ['target x webhook url http://h/ format xml', qr/format: want json or alertmanager/],
+    ['target x webhook url http://h/ batch 0', qr/batch: want a number/],
+    ['target x webhook url http://h/ timeout soon', qr/timeout: bad duration/],
+    ['target x carrier-pigeon url http://h/', qr/unknown type "carrier-pigeon"/],
+    ['target x slack', qr/target x: option url is required/],
+    ['target x pagerduty url http://h/', qr/option routing_key is required/],
+    ['retries 0', qr/retries: bad number/],
+    ['claim_idle never', qr/claim_idle: bad duration/]) {
+	my $b = TestNotify->new(conf => $bad->[0]);
+	open(my $fh, '>', $b->conffile) or die;
+	print $fh "$bad->[0]\n";
+	close($fh);
+	my $o = `$nbin -n -c @{[$b->conffile]} 2>&1`;
+	isnt($? >> 8, 0, "-n refuses: $bad->[0]");
+	like($o, $bad->[1], '... saying why') or diag $o;
+}
+
+# the plain webhook
+$w->start(type => 'webhook', name => 'w1');
+my ($p, $pj) = job('ev-1', 'alert.created', 'hook');
+my @req = $rc->wait_requests(1);
+is(scalar @req, 1, 'one request to the receiver');
+my $r = $req[0];
+is($r->{path}, '/hook', 'at the target\'s url');
+is($r->{method}, 'POST', 'a POST');
+is($r->{headers}{'content-type'}, 'application/json', 'JSON');
+is($r->{headers}{'idempotency-key'}, 'ev-1', 'Idempotency-Key is the event id');
+is($r->{headers}{'x-411-event'}, 'alert.created', 'X-411-Event');
+is($r->{headers}{'x-411-signature'},
+    'sha256=' . hmac_sha256_hex($r->{body}, 's3cr3t'),
+    'X-411-Signature is the HMAC-SHA256 of the body with the secret');
+like($r->{headers}{'user-agent'}, qr{^411-notify/}, 'User-Agent');
+is_deeply($J->decode($r->{body}), $p, 'the body is the event');
+
+my $ok = wait_for(sub {
+	grep { $_->{result} eq 'delivered' } results() }, 20);
+my ($res) = grep { $_->{result} eq 'delivered' } results();
+ok($res, 'a "delivered" result on 411:delivery');
+is($res->{event_id}, 'ev-1', '... for the event');
+is($res->{target}{name}, 'hook', '... naming the target');
+is($res->{attempt}, 1, '... first try');
+is_deeply($res->{alert_ids}, [41], '... with the alert id');
+ok(wait_for(sub {
+	my $x = $redis->cmd('XPENDING', '411:notify:webhook', 'webhook');
+	$x->[0] == 0 }, 20), 'the job is acknowledged');
+
+# alertmanager format: firing, then resolved
+job('ev-2', 'alert.created', 'am');
+@req = $rc->wait_requests(2);
+my $am = $J->decode($req[1]{body});
+is($req[1]{path}, '/am', 'the alertmanager target');
+is($am->{version}, '4', 'version "4"');
+is($am->{status}, 'firing', 'status firing');
+is($am->{receiver}, 'am', 'receiver: the target name');
+like($am->{groupKey}, qr/search_id="7"/, 'groupKey by search');
+is(scalar @{$am->{alerts}}, 1, 'one alert');
+my $a0 = $am->{alerts}[0];
+is($a0->{status}, 'firing', 'the alert fires');
+is($a0->{labels}{alertname}, 'SSH brute force', 'alertname label');
+is($a0->{labels}{host}, 'web01', 'content fields as labels');
+is($a0->{labels}{severity}, 'high', 'severity label');
+is($a0->{annotations}{summary}, 'SSH brute force', 'summary annotation');
+is($a0->{startsAt}, '2026-11-25T10:00:00Z', 'startsAt: the alert time');
+is($a0->{endsAt}, '0001-01-01T00:00:00Z', 'endsAt: zero while firing');
+is($a0->{fingerprint}, 'ab' x 8, 'fingerprint from the content hash');
+is($a0->{generatorURL}, 'http://kibana.example/x', 'generatorURL');
+ok(!defined $req[1]{headers}{'x-411-signature'}, 'no secret, no signature');
+job('ev-3', 'alert.resolved', 'am', state => 'resolved');
+@req = $rc->wait_requests(3);
+$am = $J->decode($req[2]{body});
+is($am->{status}, 'resolved', 'alert.resolved: status resolved');
+is($am->{alerts}[0]{endsAt}, '2026-11-25T10:05:00Z', '... endsAt set');
+is($am->{alerts}[0]{fingerprint}, 'ab' x 8, '... same fingerprint');
+
+# a job for a target this worker does not know: dead at once
+job('ev-4', 'alert.created', 'nosuch');
+ok(wait_for(sub {
+	@{$redis->cmd('XRANGE', '411:notify:dead', '-', '+')} == 1 }, 20),
+    'a job for an unknown target is dead-lettered');
+my $dead = $redis->cmd('XRANGE', '411:notify:dead', '-', '+');
+my %df = @{$dead->[0][1]};
+is($df{id}, 'ev-4', '... with its event id');
+like($df{error}, qr/unknown target "nosuch"/, '... and the reason');
+is(scalar($rc->requests), 3, '... and nothing sent');
+is($w->stop, 0, 'SIGTERM: the worker exits 0');
+like($w->log, qr/stopped/, '... after a clean stop');
+
+# end to end: 411d makes an alert in a push run, the worker delivers it,
+# 411d writes the result on the alert's log
+my $d = Test411->new(redis => $redis);
+$d->start;
+my $w2 = TestNotify->new(redis => $redis, conf =>
+    "target soc-webhook webhook url $url/e2e secret k\nretry_min 100ms\n");
+$w2->start(type => 'webhook', name => 'e2e');
+my ($st, $s) = $d->api(POST => '/api/v1/searches', { name => 'ids',
+    type => 'push', priority => 'high', fields => ['host', 'sig'],
+    targets => [{ target => 'soc-webhook' }] });
+is($st, 201, 'push search created') or diag explain $s;
+($st, my $run) = $d->api(POST => "/api/v1/push/$s->{id}",
+    [{ time => '2026-11-25T10:00:00Z', content => { host => 'h1',
+    sig => 'ET SCAN' } }]);
+is($run->{alerts}, 1, 'the run made one alert');
+@req = $rc->wait_requests(sub { grep { $_->{path} eq '/e2e' } @_ }, 30);
+my ($e2e) = grep { $_->{path} eq '/e2e' } @req;
+ok($e2e, 'the receiver got the alert from 411d');
+my $body = $e2e ? $J->decode($e2e->{body}) : {};
+is($body->{event_type}, 'alert.created', '... an alert.created event');
+is($body->{alert}{content}{host}, 'h1', '... with the alert');
+is($e2e->{headers}{'idempotency-key'}, $body->{event_id},
+    '... keyed by the event id');
+my $aid = $body->{alert}{id};
+my $log = $d->wait_for(sub {
+	my ($lst, $l) = $d->api(GET => "/api/v1/alerts/$aid/log");
+	my @e = grep { ($_->{action} // '') eq 'notify.delivered' }
+	    @{$l->{items} || []};
+	@e ? $e[0] : undef }, 30);
+ok($log, 'the alert\'s log in 411d has the delivery') or
+    diag explain [$d->api(GET => "/api/v1/alerts/$aid/log")];
+is($log->{target}, 'soc-webhook', '... naming the target') if $log;
+like($log->{note} // '', qr/delivered to soc-webhook \(webhook\), try 1/,
+    '... in words');
+ok(wait_for(sub {
+	my $x = $redis->cmd('XPENDING', '411:delivery', '411d');
+	$x->[0] == 0 }, 20), '411d acknowledged the result');
+$w2->stop;
+$d->stop;
+done_testing();
