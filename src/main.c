@@ -32,6 +32,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
+#include "delivery.h"
 #include "queue.h"
 #include "run.h"
 #include "sched.h"
@@ -53,6 +54,7 @@ struct main_ctx {
 	struct store		*m_store;
 	struct queue		*m_queue;
 	struct outbox		*m_outbox;
+	struct delivery_log	*m_delivery;
 	struct httpc		*m_httpc;
 	struct lists		*m_lists;
 	struct sources		*m_sources;
@@ -376,6 +378,8 @@ main(int argc, char *argv[])
 	oo.oo_base_url = m.m_cfg->c_base_url;
 	oo.oo_cfg = m.m_cfg;
 	m.m_outbox = outbox_new(m.m_base, m.m_store, m.m_queue, &oo);
+	/* 411:delivery results from the workers, onto the alerts' logs. */
+	m.m_delivery = delivery_log_new(m.m_base, m.m_cfg, m.m_store);
 
 	m.m_httpc = httpc_new(m.m_base);
 	m.m_lists = lists_new(m.m_base, m.m_httpc, m.m_cfg);
@@ -438,6 +442,7 @@ main(int argc, char *argv[])
 	 * answered.
 	 */
 	autoclose_free(m.m_autoclose);
+	delivery_log_free(m.m_delivery);
 	store_flush(m.m_store);
 	sched_free(m.m_sched);
 	store_flush(m.m_store);
