@@ -7,7 +7,8 @@
 #   $rc->set(fail => 1, status => 429, retry_after => 1);
 #   $rc->set(hang => 1, hang_for => 5);   # the next request hangs
 #   $rc->set(status => 404, fail => 100, body => 'channel_not_found');
-#   my @req = $rc->requests;         # [{method, path, headers, body}], in order
+#   my @req = $rc->requests;         # [{method, path, headers, body,
+#                                    #   outcome: ok|fail|hang}], in order
 #   $rc->stop;
 #
 #   my $w = TestNotify->new(conf => "...", redis => $redis);
@@ -125,6 +126,8 @@ sub _serve {
 			next;
 		}
 		$req->{time} = time;
+		$req->{outcome} = $st{hang} > 0 ? 'hang' : $st{fail} > 0 ?
+		    'fail' : 'ok';
 		if (open(my $fh, '>>', $self->logfile)) {
 			print $fh $self->{json}->encode($req), "\n";
 			close($fh);
