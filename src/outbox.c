@@ -264,9 +264,16 @@ outbox_alert_event(struct outbox *ob, struct store_txn *txn,
 	    outbox_put(txn, "events", type, eid, seq, 1, p.b_data,
 	    p.b_len) == -1)
 		goto done;
-	/* One delivery job per target, for new alerts. */
-	if (strcmp(type, "alert.created") == 0) {
+	/*
+	 * One delivery job per target, for new alerts; for resolved ones
+	 * to the targets that close what they opened (pagerduty).
+	 */
+	if (strcmp(type, "alert.created") == 0 ||
+	    strcmp(type, "alert.resolved") == 0) {
 		for (i = 0; i < s->s_ntargets; i++) {
+			if (strcmp(type, "alert.resolved") == 0 &&
+			    strcmp(s->s_targets[i].st_type, "pagerduty") != 0)
+				continue;
 			buf_reset(&p);
 			buf_add(&p, head.b_data, head.b_len);
 			buf_adds(&p, ",\"target\":{\"name\":");
