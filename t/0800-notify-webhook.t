@@ -206,6 +206,36 @@ like($log->{note} // '', qr/delivered to soc-webhook \(webhook\), try 1/,
 ok(wait_for(sub {
 	my $x = $redis->cmd('XPENDING', '411:delivery', '411d');
 	$x->[0] == 0 }, 20), '411d acknowledged the result');
+
+# the example subscribers of contrib/ (E2)
+my $src = Test411::srcdir();
+my $sock = $redis->socket;
+my $outs = `timeout 60 perl $src/contrib/subscriber-stream -s $sock -g t1 -c me -n 1`;
+my $ev = eval { $J->decode((split /\n/, $outs)[0]) } || {};
+is($ev->{type}, 'alert.created', 'subscriber-stream: the alert.created event');
+is($ev->{payload}{alert}{content}{host}, 'h1', '... its payload');
+is($ev->{id}, $ev->{payload}{event_id}, '... the event id');
+my $xp = $redis->cmd('XPENDING', '411:events', 't1');
+is($xp->[0], 0, '... acknowledged in its own group "t1"');
+my $dir = $w2->{dir};
+my $spid = fork();
+die "fork: $!" unless defined $spid;
+if ($spid == 0) {
+	open(STDOUT, '>', "$dir/pubsub.out") or die;
+	open(STDERR, '>', "$dir/pubsub.err") or die;
+	exec('timeout', '60', 'perl', "$src/contrib/subscriber-pubsub",
+	    '-s', $sock, '-n', '1') or die;
+}
+ok(wait_for(sub { -s "$dir/pubsub.err" }, 30), 'subscriber-pubsub subscribed');
+$d->api(POST => "/api/v1/push/$s->{id}",
+    [{ time => '2026-11-25T10:01:00Z', content => { host => 'h2',
+    sig => 'ET SCAN' } }]);
+waitpid($spid, 0);
+open(my $pfh, '<', "$dir/pubsub.out") or die;
+my $pl = <$pfh>;
+close($pfh);
+my $pev = eval { $J->decode($pl // '') } || {};
+is($pev->{alert}{content}{host}, 'h2', 'subscriber-pubsub: the live event');
 $w2->stop;
 $d->stop;
 done_testing();
