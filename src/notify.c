@@ -947,7 +947,7 @@ delivery_done(struct delivery *d, enum delivery_result res, const char *ref,
 		return;
 	}
 	if (res == DELIVERY_OK)
-		log_info("notify: %s: %s delivered to %s%s%s", n->n_type,
+		log_debug("notify: %s: %s delivered to %s%s%s", n->n_type,
 		    d->d_eid, d->d_target->ct_name, ref != NULL ? " as " : "",
 		    ref != NULL ? ref : "");
 	else
