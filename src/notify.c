@@ -657,6 +657,12 @@ delivery_opt(const struct delivery *d, const char *name)
 	return (config_target_opt(d->d_target, name));
 }
 
+struct event_base *
+delivery_base(const struct delivery *d)
+{
+	return (d->d_n->n_base);
+}
+
 int
 delivery_attempt(const struct delivery *d)
 {

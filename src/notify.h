@@ -20,6 +20,7 @@
 
 struct config_target;
 struct delivery;
+struct event_base;
 struct json;
 
 enum delivery_result {
@@ -52,6 +53,8 @@ const struct config_target *delivery_target(const struct delivery *);
 const char		*delivery_opt(const struct delivery *, const char *);
 /* This is try number N (1 for the first). */
 int			 delivery_attempt(const struct delivery *);
+/* The worker's event loop (for a target's own timers). */
+struct event_base	*delivery_base(const struct delivery *);
 /* State of the target for this delivery; freed with fn at the end. */
 void			 delivery_set_state(struct delivery *, void *,
 			    void (*)(void *));
@@ -110,7 +113,6 @@ enum delivery_result notify_http_verdict(const struct notify_resp *);
  * stream 411:notify:TYPE in the consumer group TYPE as one consumer.
  */
 struct config;
-struct event_base;
 struct notify;
 
 /* The type named name, or NULL. */

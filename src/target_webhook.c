@@ -5,6 +5,11 @@
  *
  * "format alertmanager" sends the body of Alertmanager's webhook (version
  * 4) instead, so that receivers written for Alertmanager work unchanged.
+ *
+ * "batch N" (N > 1) gathers the jobs of a target for up to batch_wait
+ * (1s) or N jobs, and sends them in one request: {"events": [...]} (or
+ * one Alertmanager body with every alert), Idempotency-Key the SHA-256 of
+ * the event ids; the answer ends every delivery of the batch alike.
  */
 #include "autoconf.h"
 
@@ -12,8 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "buf.h"
 #include "config.h"
+#include "hmap.h"
 #include "json.h"
 #include "log.h"
 #include "notify.h"
@@ -24,15 +32,17 @@
 #define WEBHOOK_ZERO_TIME	"0001-01-01T00:00:00Z"
 
 static const char *const webhook_opts[] = {
-	"url", "secret", "batch", "timeout", "format", "ca_file", NULL
+	"url", "secret", "batch", "batch_wait", "timeout", "format",
+	"ca_file", NULL
 };
 static const char *const webhook_required[] = { "url", NULL };
 
 static int
 webhook_check(const struct config_target *ct, char *msg, size_t len)
 {
-	const char	*v;
+	const char	*v, *errstr;
 	uint64_t	 n;
+	int64_t		 ms;
 
 	if (notify_check_opts(ct, webhook_opts, webhook_required, msg,
 	    len) == -1)
@@ -47,6 +57,11 @@ webhook_check(const struct config_target *ct, char *msg, size_t len)
 	    (util_parse_uint(v, 10000, &n) == -1 || n < 1)) {
 		snprintf(msg, len, "batch: want a number from 1 to 10000, "
 		    "not \"%s\"", v);
+		return (-1);
+	}
+	if ((v = config_target_opt(ct, "batch_wait")) != NULL &&
+	    (util_parse_duration_ms(v, &ms, &errstr) == -1 || ms <= 0)) {
+		snprintf(msg, len, "batch_wait: bad duration \"%s\"", v);
 		return (-1);
 	}
 	if ((v = config_target_opt(ct, "secret")) != NULL && *v == '\0') {
@@ -162,11 +177,23 @@ webhook_am_alert(yajl_gen g, const struct json *p, const struct json *a,
 /* The Alertmanager webhook body (version 4) of a payload. */
 char	*webhook_alertmanager_body(const struct json *, const char *,
 	    size_t *);
+static char	*webhook_am_body(const struct json *const *, size_t,
+		    const char *, size_t *);
 
 char *
 webhook_alertmanager_body(const struct json *p, const char *receiver,
     size_t *lenp)
 {
+	return (webhook_am_body(&p, 1, receiver, lenp));
+}
+
+/* The same for the payloads of a batch (the head from the first). */
+static char *
+webhook_am_body(const struct json *const *ps, size_t np,
+    const char *receiver, size_t *lenp)
+{
+	const struct json	*p = ps[0];
+	size_t			 k;
 	yajl_gen		 g;
 	struct buf		 b = BUF_INIT;
 	const struct json	*a, *list;
@@ -212,6 +239,9 @@ webhook_alertmanager_body(const struct json *p, const char *receiver,
 	    NULL ? s : "");
 	jgen_str(g, "alerts");
 	yajl_gen_array_open(g);
+	for (k = 0; k < np; k++) {
+	p = ps[k];
+	a = json_get(p, "alert");
 	if (a != NULL && a->j_type == JSON_OBJECT)
 		webhook_am_alert(g, p, a, status);
 	list = json_get(p, "alerts");
@@ -233,6 +263,7 @@ webhook_alertmanager_body(const struct json *p, const char *receiver,
 		webhook_am_alert(g, p, fake, status);
 		json_free(fake);
 	}
+	}
 	yajl_gen_array_close(g);
 	yajl_gen_map_close(g);
 	jgen_take(g, &b);
@@ -241,11 +272,114 @@ webhook_alertmanager_body(const struct json *p, const char *receiver,
 	return (buf_steal(&b, lenp));
 }
 
+/*
+ * Batches: one per target with batch > 1, while it gathers.  A delivery's
+ * state (struct wb_item) says where it is, so that a delivery freed by
+ * the core (at the end, or at a stop) leaves its batch cleanly.
+ */
+struct wb_batch;
+
+struct wb_item {
+	struct delivery		*i_d;
+	struct wb_batch		*i_batch;	/* gathering in */
+	struct wb_sent		*i_sent;	/* sent in */
+	size_t			 i_slot;
+};
+
+struct wb_batch {
+	char			*b_name;
+	struct wb_item		**b_items;
+	size_t			 b_n, b_max;
+	struct event		*b_timer;
+};
+
+struct wb_sent {
+	struct wb_item		**s_items;
+	size_t			 s_n;
+	size_t			 s_left;	/* items still in it */
+};
+
+static struct hmap	*wb_batches;
+
+static void	webhook_send(struct wb_item **, size_t, int);
+
+static void
+wb_sent_drop(struct wb_sent *st, size_t slot)
+{
+	st->s_items[slot] = NULL;
+	if (--st->s_left == 0) {
+		free(st->s_items);
+		free(st);
+	}
+}
+
+static void
+wb_batch_free(struct wb_batch *b)
+{
+	hmap_del(wb_batches, b->b_name, strlen(b->b_name));
+	if (hmap_count(wb_batches) == 0) {
+		hmap_free(wb_batches);
+		wb_batches = NULL;
+	}
+	event_free(b->b_timer);
+	free(b->b_items);
+	free(b->b_name);
+	free(b);
+}
+
+/* The core frees a delivery: out of its batch. */
+static void
+wb_item_free(void *arg)
+{
+	struct wb_item	*it = arg;
+	struct wb_batch	*b = it->i_batch;
+	size_t		 k;
+
+	if (b != NULL) {
+		for (k = 0; k < b->b_n; k++)
+			if (b->b_items[k] == it)
+				break;
+		if (k < b->b_n) {
+			b->b_items[k] = b->b_items[--b->b_n];
+			if (b->b_n == 0)
+				wb_batch_free(b);
+		}
+	}
+	if (it->i_sent != NULL)
+		wb_sent_drop(it->i_sent, it->i_slot);
+	free(it);
+}
+
+/* Send what a batch gathered. */
+static void
+wb_flush(struct wb_batch *b)
+{
+	struct wb_item	**items = b->b_items;
+	size_t		  n = b->b_n, k;
+
+	for (k = 0; k < n; k++)
+		items[k]->i_batch = NULL;
+	b->b_items = NULL;
+	b->b_n = 0;
+	wb_batch_free(b);
+	webhook_send(items, n, 1);
+	free(items);
+}
+
+static void
+wb_timer_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	wb_flush(arg);
+}
+
 static void
 webhook_resp(struct delivery *d, const struct notify_resp *nr, void *arg)
 {
+	struct wb_sent		*st = arg;
+	struct wb_item		*it;
 	enum delivery_result	 res;
 	char			*err = NULL;
+	size_t			 k, n;
 
 	res = notify_http_verdict(nr);
 	if (res != DELIVERY_OK) {
@@ -256,43 +390,164 @@ webhook_resp(struct delivery *d, const struct notify_resp *nr, void *arg)
 			    (int)(nr->nr_len < WEBHOOK_ERR_BODY ? nr->nr_len :
 			    WEBHOOK_ERR_BODY), nr->nr_body);
 	}
-	delivery_done(d, res, NULL, err, nr->nr_retry_after);
+	if (st == NULL) {
+		delivery_done(d, res, NULL, err, nr->nr_retry_after);
+		free(err);
+		return;
+	}
+	/* Every delivery of the batch alike; each may be freed on the way. */
+	st->s_left++;		/* hold st while walking */
+	n = st->s_n;
+	for (k = 0; k < n; k++) {
+		if ((it = st->s_items[k]) == NULL)
+			continue;
+		it->i_sent = NULL;
+		wb_sent_drop(st, k);
+		delivery_done(it->i_d, res, NULL, err, nr->nr_retry_after);
+	}
+	st->s_left--;
+	if (st->s_left == 0) {
+		free(st->s_items);
+		free(st);
+	}
 	free(err);
 }
 
+/* One request for n deliveries: a batch, or one plain delivery. */
 static void
-webhook_deliver(struct delivery *d)
+webhook_send(struct wb_item **items, size_t n, int batched)
 {
-	const struct json	*p = delivery_payload(d);
-	const char		*fmt, *secret, *hdr[7];
+	struct delivery		*d = items[0]->i_d;
+	const struct json	**ps;
+	struct wb_sent		*st = NULL;
+	struct buf		 b = BUF_INIT, ids = BUF_INIT;
+	const char		*fmt, *secret, *hdr[8];
 	char			*body, *h_key, *h_event, *h_sig = NULL;
-	char			 hex[65];
-	size_t			 len;
-	int			 nh = 0;
+	char			*h_count = NULL, hex[65];
+	uint8_t			 sum[32];
+	size_t			 len, k;
+	int			 nh = 0, am;
 
 	fmt = delivery_opt(d, "format");
-	if (fmt != NULL && strcmp(fmt, "alertmanager") == 0)
-		body = webhook_alertmanager_body(p,
-		    delivery_target(d)->ct_name, &len);
-	else
-		body = json_to_string(p, &len);
-	h_key = xprintf("Idempotency-Key: %s", delivery_event_id(d));
-	h_event = xprintf("X-411-Event: %s", delivery_event_type(d));
+	am = fmt != NULL && strcmp(fmt, "alertmanager") == 0;
+	ps = xcalloc(n, sizeof *ps);
+	for (k = 0; k < n; k++)
+		ps[k] = delivery_payload(items[k]->i_d);
+	if (am)
+		body = webhook_am_body(ps, n, delivery_target(d)->ct_name,
+		    &len);
+	else if (!batched)
+		body = json_to_string(ps[0], &len);
+	else {
+		buf_adds(&b, "{\"events\":[");
+		for (k = 0; k < n; k++) {
+			char *one = json_to_string(ps[k], NULL);
+
+			if (k > 0)
+				buf_addc(&b, ',');
+			buf_adds(&b, one);
+			free(one);
+		}
+		buf_adds(&b, "]}");
+		body = buf_steal(&b, &len);
+	}
+	free(ps);
+	if (n == 1)
+		h_key = xprintf("Idempotency-Key: %s", delivery_event_id(d));
+	else {
+		for (k = 0; k < n; k++) {
+			buf_adds(&ids, delivery_event_id(items[k]->i_d));
+			buf_addc(&ids, '\n');
+		}
+		util_sha256(ids.b_data, ids.b_len, sum);
+		util_hex(sum, sizeof sum, hex);
+		h_key = xprintf("Idempotency-Key: batch-%s", hex);
+		buf_free(&ids);
+	}
+	if (batched)
+		h_count = xprintf("X-411-Batch: %zu", n);
+	h_event = xprintf("X-411-Event: %s", !batched ?
+	    delivery_event_type(d) : "batch");
 	hdr[nh++] = "Content-Type: application/json";
 	hdr[nh++] = h_key;
 	hdr[nh++] = h_event;
+	if (h_count != NULL)
+		hdr[nh++] = h_count;
 	if ((secret = delivery_opt(d, "secret")) != NULL) {
 		notify_hmac_hex(secret, body, len, hex);
 		h_sig = xprintf("X-411-Signature: sha256=%s", hex);
 		hdr[nh++] = h_sig;
 	}
 	hdr[nh] = NULL;
+	if (batched) {
+		st = xcalloc(1, sizeof *st);
+		st->s_items = xcalloc(n, sizeof *st->s_items);
+		st->s_n = st->s_left = n;
+		for (k = 0; k < n; k++) {
+			st->s_items[k] = items[k];
+			items[k]->i_sent = st;
+			items[k]->i_slot = k;
+		}
+	}
 	notify_http(d, "POST", delivery_opt(d, "url"), hdr, body, len,
-	    webhook_resp, NULL);
+	    webhook_resp, st);
 	free(body);
 	free(h_key);
 	free(h_event);
+	free(h_count);
 	free(h_sig);
+}
+
+static void
+webhook_deliver(struct delivery *d)
+{
+	const struct config_target	*ct = delivery_target(d);
+	struct wb_item			*it, one;
+	struct wb_batch			*b;
+	const char			*v, *errstr;
+	uint64_t			 max = 1;
+	int64_t				 wait = 1000;
+
+	if ((v = delivery_opt(d, "batch")) != NULL &&
+	    util_parse_uint(v, 10000, &max) == -1)
+		max = 1;
+	if (max <= 1) {
+		memset(&one, 0, sizeof one);
+		one.i_d = d;
+		it = &one;
+		webhook_send(&it, 1, 0);
+		return;
+	}
+	if ((v = delivery_opt(d, "batch_wait")) != NULL &&
+	    util_parse_duration_ms(v, &wait, &errstr) == -1)
+		wait = 1000;
+	if ((it = delivery_state(d)) == NULL) {
+		it = xcalloc(1, sizeof *it);
+		it->i_d = d;
+		delivery_set_state(d, it, wb_item_free);
+	}
+	if (wb_batches == NULL)
+		wb_batches = hmap_new();
+	if ((b = hmap_get(wb_batches, ct->ct_name, strlen(ct->ct_name))) ==
+	    NULL) {
+		struct timeval	 tv;
+
+		b = xcalloc(1, sizeof *b);
+		b->b_name = xstrdup(ct->ct_name);
+		b->b_max = max;
+		b->b_items = xcalloc(max, sizeof *b->b_items);
+		if ((b->b_timer = evtimer_new(delivery_base(d), wb_timer_cb,
+		    b)) == NULL)
+			fatalx("webhook: evtimer_new");
+		tv.tv_sec = wait / 1000;
+		tv.tv_usec = (wait % 1000) * 1000;
+		evtimer_add(b->b_timer, &tv);
+		hmap_put(wb_batches, b->b_name, strlen(b->b_name), b);
+	}
+	it->i_batch = b;
+	b->b_items[b->b_n++] = it;
+	if (b->b_n >= b->b_max)
+		wb_flush(b);
 }
 
 const struct target_ops target_webhook_ops = {

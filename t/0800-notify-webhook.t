@@ -9,7 +9,7 @@ use strict;
 use warnings;
 use Test::More;
 use JSON::PP;
-use Digest::SHA qw(hmac_sha256_hex);
+use Digest::SHA qw(hmac_sha256_hex sha256_hex);
 use Time::HiRes qw(sleep time);
 use Test411;
 use TestRedis;
@@ -168,6 +168,40 @@ like($df{error}, qr/unknown target "nosuch"/, '... and the reason');
 is(scalar($rc->requests), 3, '... and nothing sent');
 is($w->stop, 0, 'SIGTERM: the worker exits 0');
 like($w->log, qr/stopped/, '... after a clean stop');
+
+# batch 3: the jobs of a target gathered into {"events": [...]}
+job("b-$_", 'alert.created', 'many') for 1 .. 5;
+my $wb = TestNotify->new(redis => $redis, conf => "retry_min 100ms\n" .
+    "target many webhook url $url/many batch 3 batch_wait 300ms secret b\n");
+$wb->start(type => 'webhook', name => 'wb');
+sub batch_events {
+	my %seen;
+	for my $q (grep { $_->{path} eq '/many' } @_) {
+		my $b = eval { $J->decode($q->{body}) } || {};
+		$seen{$_->{event_id}}++ for @{$b->{events} || []};
+	}
+	return %seen;
+}
+my @breq = $rc->wait_requests(sub { my %e = batch_events(@_); keys %e >= 5 });
+my %be = batch_events(@breq);
+is_deeply(\%be, { map { ("b-$_" => 1) } 1 .. 5 },
+    'batch: every event sent once, in {"events": [...]}');
+my @mb = grep { $_->{path} eq '/many' } @breq;
+my $bad = 0;
+for my $q (@mb) {
+	my $n = scalar @{($J->decode($q->{body}))->{events}};
+	my @ids = map { $_->{event_id} } @{($J->decode($q->{body}))->{events}};
+	$bad++ if $n > 3 || $q->{headers}{'x-411-batch'} != $n ||
+	    $q->{headers}{'x-411-signature'} ne
+	    'sha256=' . hmac_sha256_hex($q->{body}, 'b') ||
+	    $q->{headers}{'idempotency-key'} ne ($n == 1 ? $ids[0] :
+	    'batch-' . sha256_hex(join('', map { "$_\n" } @ids)));
+}
+is($bad, 0, '... at most 3 a request, X-411-Batch, signature, key per batch');
+ok(wait_for(sub { scalar(grep { $_->{result} eq 'delivered' &&
+    $_->{event_id} =~ /^b-/ } results()) == 5 }),
+    '... a "delivered" result for each event');
+is($wb->stop, 0, '... and the worker stops cleanly');
 
 # end to end: 411d makes an alert in a push run, the worker delivers it,
 # 411d writes the result on the alert's log
