@@ -1389,6 +1389,13 @@ notify_new(struct event_base *base, const struct config *cfg,
 	return (n);
 }
 
+void
+notify_set_config(struct notify *n, const struct config *cfg)
+{
+	n->n_cfg = cfg;
+	notify_read(n);
+}
+
 /* Stopping: done when no try is under way and no result in flight. */
 static void
 notify_check_stop(struct notify *n)

@@ -128,6 +128,13 @@ int		 notify_check(const struct config *, const char *,
 struct notify	*notify_new(struct event_base *, const struct config *,
 		    const char *, const char *);
 /*
+ * A new configuration (SIGHUP) for the jobs read from now on: targets,
+ * retries, concurrency, claim_idle.  Jobs under way keep the old one, so
+ * the caller keeps every old config until notify_free.  The Redis
+ * address and prefix stay those of the start.
+ */
+void		 notify_set_config(struct notify *, const struct config *);
+/*
  * Stop taking jobs; deliveries under way may finish for up to grace ms,
  * the rest stay pending for another worker.  done runs once when nothing
  * is left to wait for.

@@ -7,7 +7,8 @@
  * options, the worker directives), checks every target of the types it
  * knows, and consumes 411:notify:TYPE as consumer CONSUMER of the group
  * TYPE.  SIGTERM/SIGINT: take no more jobs, let deliveries under way end
- * (shutdown_grace), leave the rest pending.
+ * (shutdown_grace), leave the rest pending.  SIGHUP: read the config
+ * again for the jobs to come (a bad one is reported and ignored).
  */
 #include "autoconf.h"
 
@@ -31,8 +32,61 @@ struct nmain {
 	struct event_base	*m_base;
 	struct notify		*m_notify;
 	struct config		*m_cfg;
+	struct config		**m_old;	/* replaced, kept for jobs */
+	size_t			 m_nold;
+	const char		*m_path;
+	const char		*m_type;
 	int			 m_stopping;
 };
+
+static void
+nmain_log_err(void *arg, const char *line)
+{
+	(void)arg;
+	log_warnx("%s", line);
+}
+
+/* SIGHUP: read the config again; a bad one leaves the old in force. */
+static void
+nmain_reload(struct nmain *m)
+{
+	struct config_errors	 errs;
+	struct config		*cfg;
+	size_t			 i;
+
+	memset(&errs, 0, sizeof errs);
+	if ((cfg = config_load(m->m_path, CONFIG_NOTIFY, &errs)) == NULL) {
+		for (i = 0; i < errs.ce_n; i++)
+			log_warnx("%s", errs.ce_lines[i]);
+		config_errors_free(&errs);
+		log_warnx("SIGHUP: %s has errors; the old configuration "
+		    "stays in force", m->m_path);
+		return;
+	}
+	config_errors_free(&errs);
+	if (cfg->c_notify_retry_min > cfg->c_notify_retry_max ||
+	    notify_check(cfg, m->m_type, nmain_log_err, NULL) > 0) {
+		log_warnx("SIGHUP: %s has errors; the old configuration "
+		    "stays in force", m->m_path);
+		config_free(cfg);
+		return;
+	}
+	if (strcmp(cfg->c_redis_prefix, m->m_cfg->c_redis_prefix) != 0 ||
+	    (cfg->c_redis_unix == NULL) != (m->m_cfg->c_redis_unix == NULL) ||
+	    (cfg->c_redis_unix != NULL &&
+	    strcmp(cfg->c_redis_unix, m->m_cfg->c_redis_unix) != 0) ||
+	    (cfg->c_redis_host != NULL && (m->m_cfg->c_redis_host == NULL ||
+	    strcmp(cfg->c_redis_host, m->m_cfg->c_redis_host) != 0 ||
+	    cfg->c_redis_port != m->m_cfg->c_redis_port)))
+		log_warnx("SIGHUP: redis and redis_prefix take effect at the "
+		    "next start");
+	m->m_old = xreallocarray(m->m_old, m->m_nold + 1, sizeof *m->m_old);
+	m->m_old[m->m_nold++] = m->m_cfg;
+	m->m_cfg = cfg;
+	notify_set_config(m->m_notify, cfg);
+	log_info("SIGHUP: configuration reloaded (%zu targets)",
+	    cfg->c_ntargets);
+}
 
 static void	nmain_usage(void) __attribute__((noreturn));
 
@@ -65,8 +119,8 @@ nmain_signal_cb(evutil_socket_t sig, short ev, void *arg)
 	struct nmain	*m = arg;
 
 	if (sig == SIGHUP) {
-		log_info("SIGHUP: the configuration is read at start; "
-		    "restart the worker to change it");
+		if (!m->m_stopping)
+			nmain_reload(m);
 		return;
 	}
 	if (m->m_stopping) {
@@ -184,6 +238,8 @@ main(int argc, char *argv[])
 	if (n == 0)
 		log_warnx("no target of type %s in %s: every job will be "
 		    "dead-lettered", type, path);
+	m.m_path = path;
+	m.m_type = type;
 	m.m_notify = notify_new(m.m_base, m.m_cfg, type, name);
 	sigterm = evsignal_new(m.m_base, SIGTERM, nmain_signal_cb, &m);
 	sigint = evsignal_new(m.m_base, SIGINT, nmain_signal_cb, &m);
@@ -202,6 +258,9 @@ main(int argc, char *argv[])
 	event_base_free(m.m_base);
 	curl_global_cleanup();
 	config_free(m.m_cfg);
+	for (i = 0; i < m.m_nold; i++)
+		config_free(m.m_old[i]);
+	free(m.m_old);
 	free(name);
 	log_info("stopped");
 	return (0);

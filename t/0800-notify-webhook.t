@@ -270,6 +270,24 @@ my $pl = <$pfh>;
 close($pfh);
 my $pev = eval { $J->decode($pl // '') } || {};
 is($pev->{alert}{content}{host}, 'h2', 'subscriber-pubsub: the live event');
+
+# SIGHUP: a bad config is refused (the old one stays), a good one is used
+$w2->{conf} = "target soc-webhook webhook colour red\n";
+$w2->write_conf;
+$w2->signal('HUP');
+ok(wait_for(sub { $w2->log =~ /old configuration stays in force/ }),
+    'SIGHUP with a bad config: refused, the old one stays');
+like($w2->log, qr/target soc-webhook: unknown option "colour"/, '... saying why');
+$w2->{conf} = "target soc-webhook webhook url $url/e2e2 secret k\n";
+$w2->write_conf;
+$w2->signal('HUP');
+ok(wait_for(sub { $w2->log =~ /configuration reloaded/ }),
+    'SIGHUP with a good config: reloaded');
+$d->api(POST => "/api/v1/push/$s->{id}",
+    [{ time => '2026-11-25T10:02:00Z', content => { host => 'h3',
+    sig => 'ET SCAN' } }]);
+ok($rc->wait_requests(sub { grep { $_->{path} eq '/e2e2' &&
+    $_->{body} =~ /"h3"/ } @_ }), '... the next alert goes to the new url');
 $w2->stop;
 $d->stop;
 done_testing();

@@ -14,6 +14,7 @@
 #   my $w = TestNotify->new(conf => "...", redis => $redis);
 #   $w->start(type => 'webhook', name => 'w1');   # waits for "ready"
 #   $w->stop; $w->kill9; $w->log; $w->check  # -n: (exit code, output)
+#   $w->signal('HUP');               # to 411-notify itself
 #
 # Answers follow WIRE.md 7: webhook 200 {"ok":true}; slack 200 "ok" or a
 # plain-text error string; pagerduty 202 {"status":"success",...,
@@ -309,6 +310,25 @@ sub start {
 	die "411-notify not ready:\n" . $self->log;
 }
 
+# The 411-notify process itself (under timeout(1), its child).
+sub worker_pid {
+	my ($self) = @_;
+	my $pid = $self->{pid} or return undef;
+	if (open(my $fh, '<', "/proc/$pid/task/$pid/children")) {
+		my ($c) = split(' ', <$fh> // '');
+		close($fh);
+		return $c if $c;
+	}
+	return $pid;
+}
+
+# Send a signal to 411-notify itself.
+sub signal {
+	my ($self, $sig) = @_;
+	my $p = $self->worker_pid or return 0;
+	return kill($sig, $p);
+}
+
 sub log {
 	my ($self) = @_;
 	open(my $fh, '<', $self->logfile) or return '';
@@ -323,7 +343,9 @@ sub stop {
 	my ($self, $timeout) = @_;
 	return undef unless $self->{pid};
 	my $pid = $self->{pid};
-	kill('TERM', $pid);
+	# To 411-notify itself: timeout(1) would also signal the group,
+	# and a second SIGTERM means "stop now".
+	kill('TERM', $self->worker_pid);
 	my $deadline = time + ($timeout || 30);
 	while (time < $deadline) {
 		if (waitpid($pid, WNOHANG) == $pid) {
