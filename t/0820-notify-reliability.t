@@ -10,6 +10,7 @@
 use strict;
 use warnings;
 use Test::More;
+use IO::Socket::INET;
 use JSON::PP;
 use Time::HiRes qw(sleep time);
 use Test411;
@@ -25,6 +26,10 @@ my $J = JSON::PP->new->canonical;
 my $redis = TestRedis->new;
 my $rc = TestReceiver->new(kind => 'webhook');
 my $url = $rc->url;
+my $s0 = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+    Proto => 'tcp') or die "bind: $!";
+my $lateport = $s0->sockport;
+close($s0);
 my $conf = <<"EOF";
 retry_min 200ms
 retry_max 2s
@@ -32,6 +37,7 @@ retries 4
 claim_idle 1s
 target hook webhook url $url/hook timeout 20s
 target soc-webhook webhook url $url/soc
+target late webhook url http://127.0.0.1:$lateport/late
 EOF
 
 sub wait_for {
@@ -92,6 +98,27 @@ like($res[0]{error}, qr/HTTP 503/, '... the retries say why');
 ok($res[0]{retry_at}, '... and when the next try is');
 is($res[2]{attempt}, 3, '... delivered on try 3');
 ok(wait_for(sub { pending() == 0 }), '... and acknowledged');
+
+# nothing listening yet (connection refused), then a receiver comes up
+job('late-1', 'late');
+ok(wait_for(sub { grep { $_->{result} eq 'retrying' } results('late-1') }),
+    'target not listening: retrying');
+my ($lr) = grep { $_->{result} eq 'retrying' } results('late-1');
+like($lr->{error} // '', qr/connect/i, '... a connection error');
+my $late = TestReceiver->new(port => $lateport);
+ok(wait_for(sub { grep { $_->{result} eq 'delivered' } results('late-1') }),
+    '... delivered once the receiver is up');
+is(scalar($late->requests), 1, '... one request reached it');
+$late->stop;
+
+# Redis restarts (empty: no persistence): the worker reconnects, makes its
+# group again and goes on
+$redis->stop;
+$redis->start;
+job('after-redis');
+ok(wait_for(sub { grep { $_->{result} eq 'delivered' }
+    results('after-redis') }, 60), 'after a Redis restart: delivered');
+like($w->log, qr/redis connected.*redis connected/s, '... after reconnecting');
 
 # 429 with Retry-After
 $rc->set(fail => 1, status => 429, retry_after => 1);

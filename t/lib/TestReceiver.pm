@@ -2,6 +2,7 @@
 # helper to run 411-notify workers.
 #
 #   my $rc = TestReceiver->new(kind => 'webhook');  # or slack, pagerduty
+#                                    # (port => P: on that port)
 #   $rc->url;                        # http://127.0.0.1:PORT
 #   $rc->set(fail => 2, status => 503);   # the next 2 requests fail
 #   $rc->set(fail => 1, status => 429, retry_after => 1);
@@ -43,8 +44,8 @@ sub new {
 		json => JSON::PP->new->canonical->allow_nonref,
 	}, $class;
 	my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-	    LocalPort => 0, Proto => 'tcp', Listen => 128, ReuseAddr => 1)
-	    or die "receiver: bind: $!";
+	    LocalPort => $o{port} || 0, Proto => 'tcp', Listen => 128,
+	    ReuseAddr => 1) or die "receiver: bind: $!";
 	$self->{port} = $srv->sockport;
 	my $pid = fork();
 	die "fork: $!" unless defined $pid;
