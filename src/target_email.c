@@ -370,7 +370,7 @@ static void
 email_subject(struct buf *b, const char *s)
 {
 	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 n = strlen(s), i, start, k;
+	size_t			 n = strlen(s), i, start, k = 1;
 	int			 ascii = 1, first = 1;
 	unsigned char		 out[128];
 
