@@ -1277,8 +1277,7 @@ notify_claim_cb(void *arg, redisReply *r, const char *err)
 		    r->element[1]->elements);
 		notify_entries(n, r->element[1], NULL);
 	}
-	if (r->elements >= 3 && r->element[2]->type == REDIS_REPLY_ARRAY)
-		notify_entries(n, r->element[2], NULL);
+	/* r->element[2] (7.0): ids deleted while pending, already dropped. */
 }
 
 /* Keep ours fresh, take over what others left idle. */
