@@ -8,12 +8,14 @@
 # Every request goes to DIR/requests.jsonl, the issues to DIR/issues.json.
 # DIR/control.json, read at each request, may hold "create": a list of
 # statuses for the next creates (popped; "lost" creates the issue but
-# answers 502), and "retry_after".
-import base64, json, os, re, sys, urllib.parse
-from http.server import HTTPServer, BaseHTTPRequestHandler
+# answers 502), and "retry_after".  Threaded: a client may keep a
+# connection open and make the next request on another.
+import base64, json, os, re, sys, threading, urllib.parse
+from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 
 out, project, auth = sys.argv[1], sys.argv[2], sys.argv[3]
 issues = []
+lock = threading.Lock()
 
 
 def write(name, obj):
@@ -130,12 +132,14 @@ class H(BaseHTTPRequestHandler):
         return self.answer(404, {'errorMessages': ['not found'], 'errors': {}})
 
     def do_GET(self):
-        self.handle_any('GET')
+        with lock:
+            self.handle_any('GET')
 
     def do_POST(self):
-        self.handle_any('POST')
+        with lock:
+            self.handle_any('POST')
 
 
-srv = HTTPServer(('127.0.0.1', 0), H)
+srv = ThreadingHTTPServer(('127.0.0.1', 0), H)
 write('port', srv.server_address[1])
 srv.serve_forever()
