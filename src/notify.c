@@ -387,9 +387,12 @@ notify_curl_sock_cb(evutil_socket_t fd, short kind, void *arg)
 	act = ((kind & EV_READ) ? CURL_CSELECT_IN : 0) |
 	    ((kind & EV_WRITE) ? CURL_CSELECT_OUT : 0);
 	curl_multi_socket_action(n->n_multi, fd, act, &n->n_running);
+	/*
+	 * No evtimer_del here when nothing runs: a done callback may just
+	 * have started the next request (jira: search, create, watchers),
+	 * and curl's timer callback (-1) says when the timer must go.
+	 */
 	notify_curl_done(n);
-	if (n->n_running <= 0)
-		evtimer_del(n->n_curl_timer);
 }
 
 static int
