@@ -145,6 +145,7 @@ static void	set_instance(struct config_parser *, int, char **);
 static void	set_list(struct config_parser *, int, char **);
 static void	set_resolver(struct config_parser *, int, char **);
 static void	set_trusted_proxy(struct config_parser *, int, char **);
+static void	set_weekly_summary(struct config_parser *, int, char **);
 static void	set_notify_int(struct config_parser *, int, char **);
 static void	set_notify_ms(struct config_parser *, int, char **);
 
@@ -171,6 +172,7 @@ static const struct config_directive config_directives[] = {
 	{ "list",		3, 5,  K_411D,	 set_list },
 	{ "resolver",		1, 16, K_411D,	 set_resolver },
 	{ "trusted_proxy",	2, 2,  K_411D,	 set_trusted_proxy },
+	{ "weekly_summary",	1, 1,  K_411D,	 set_weekly_summary },
 	{ "retries",		1, 1,  K_NOTIFY, set_notify_int },
 	{ "concurrency",	1, 1,  K_NOTIFY, set_notify_int },
 	{ "retry_min",		1, 1,  K_NOTIFY, set_notify_ms },
@@ -1173,6 +1175,26 @@ set_resolver(struct config_parser *p, int argc, char **argv)
 		c->c_resolvers[c->c_nresolvers++] = xstrdup(argv[i]);
 }
 
+/* weekly_summary TARGET: an email target (checked at the end). */
+static void
+set_weekly_summary(struct config_parser *p, int argc, char **argv)
+{
+	struct config	*c = p->p_cfg;
+	size_t		 i;
+
+	(void)argc;
+	for (i = 0; i < c->c_nweekly; i++) {
+		if (strcmp(c->c_weekly[i], argv[1]) == 0) {
+			config_err(p, "weekly_summary: target \"%s\" is named "
+			    "twice", argv[1]);
+			return;
+		}
+	}
+	c->c_weekly = xreallocarray(c->c_weekly, c->c_nweekly + 1,
+	    sizeof *c->c_weekly);
+	c->c_weekly[c->c_nweekly++] = xstrdup(argv[1]);
+}
+
 /* Parse "ADDR[/BITS]" into a network; 0 or -1. */
 static int
 config_cidr(const char *s, struct config_proxy *cp)
@@ -1295,7 +1317,9 @@ config_parse(const char *name, const char *text, size_t len,
 {
 	struct config_parser	 p;
 	struct config		*c;
+	const struct config_target *ct;
 	const char		*s, *end, *nl;
+	size_t			 i;
 
 	errs->ce_lines = NULL;
 	errs->ce_n = 0;
@@ -1318,6 +1342,17 @@ config_parse(const char *name, const char *text, size_t len,
 		s = nl + 1;
 	}
 	free(p.p_key_lines);
+	/* weekly_summary names a target that may come later. */
+	for (i = 0; i < c->c_nweekly && p.p_nerr < CONFIG_MAX_ERRORS; i++) {
+		ct = config_target(c, c->c_weekly[i]);
+		p.p_line = 0;
+		if (ct == NULL)
+			config_err(&p, "weekly_summary: no target \"%s\"",
+			    c->c_weekly[i]);
+		else if (strcmp(ct->ct_type, "email") != 0)
+			config_err(&p, "weekly_summary: target \"%s\" is of type"
+			    " %s, not email", c->c_weekly[i], ct->ct_type);
+	}
 	if (p.p_nerr > 0) {
 		config_free(c);
 		return (NULL);
@@ -1432,6 +1467,9 @@ config_free(struct config *c)
 	free(c->c_base_url);
 	free(c->c_instance);
 	config_free_resolvers(c);
+	for (i = 0; i < c->c_nweekly; i++)
+		free(c->c_weekly[i]);
+	free(c->c_weekly);
 	for (i = 0; i < c->c_nproxies; i++)
 		free(c->c_proxies[i].cp_header);
 	free(c->c_proxies);

@@ -159,6 +159,9 @@ struct config {
 	/* DNS for filters: "ADDR[:PORT]" each; none: /etc/resolv.conf */
 	char			**c_resolvers;
 	size_t			  c_nresolvers;
+	/* weekly_summary: email targets sent the weekly summary */
+	char			**c_weekly;
+	size_t			  c_nweekly;
 	/* trusted_proxy lines, in order */
 	struct config_proxy	*c_proxies;
 	size_t			 c_nproxies;

@@ -26,6 +26,7 @@
 
 #include "api.h"
 #include "autoclose.h"
+#include "digest.h"
 #include "config.h"
 #include "httpc.h"
 #include "lists.h"
@@ -62,6 +63,7 @@ struct main_ctx {
 	struct searches		*m_searches;
 	struct api		*m_api;
 	struct autoclose	*m_autoclose;
+	struct digest		*m_digest;
 	struct metrics		 m_metrics;
 	struct run_env		 m_env;
 	struct api_env		 m_api_env;
@@ -411,6 +413,7 @@ main(int argc, char *argv[])
 		fatalx("%s", err);
 	if ((m.m_autoclose = autoclose_new(&m.m_env, m.m_searches)) == NULL)
 		fatalx("could not start autoclose");
+	m.m_digest = digest_new(&m.m_env, m.m_searches);
 
 	m.m_sigterm = evsignal_new(m.m_base, SIGTERM, main_signal_cb, &m);
 	m.m_sigint = evsignal_new(m.m_base, SIGINT, main_signal_cb, &m);
@@ -441,6 +444,7 @@ main(int argc, char *argv[])
 	 * audit entries, runs asked for through it) are committed and
 	 * answered.
 	 */
+	digest_free(m.m_digest);
 	autoclose_free(m.m_autoclose);
 	delivery_log_free(m.m_delivery);
 	store_flush(m.m_store);

@@ -32,6 +32,7 @@
 #include "alert.h"
 #include "buf.h"
 #include "config.h"
+#include "digest.h"
 #include "json.h"
 #include "log.h"
 #include "outbox.h"
@@ -194,6 +195,8 @@ outbox_gen_head(struct outbox *ob, yajl_gen g, const char *eid,
 	jgen_kstr(g, "instance", ob->o_instance);
 	jgen_kstr(g, "version", PACKAGE_VERSION);
 	yajl_gen_map_close(g);
+	if (s == NULL)
+		return;		/* the weekly summary: about every search */
 	jgen_str(g, "search");
 	yajl_gen_map_open(g);
 	jgen_kint(g, "id", (int64_t)s->s_id);
@@ -225,6 +228,31 @@ outbox_event_id(struct store_txn *txn, struct store *store, char *out,
 	return (0);
 }
 
+/* ,"target":{"name":…,"type":…,"params":{…}} of a delivery job. */
+static void
+outbox_add_target(struct buf *p, const struct search_target *st)
+{
+	char	*params;
+
+	buf_adds(p, ",\"target\":{\"name\":");
+	json_append_string(p, st->st_name, strlen(st->st_name));
+	buf_adds(p, ",\"type\":");
+	json_append_string(p, st->st_type, strlen(st->st_type));
+	buf_adds(p, ",\"params\":");
+	params = json_to_string(st->st_params, NULL);
+	buf_adds(p, params);
+	free(params);
+	buf_addc(p, '}');
+}
+
+/* True when a target gets new alerts in digests rather than one by one. */
+static int
+outbox_digested(const struct search_target *st)
+{
+	return (st->st_digest != SEARCH_DIGEST_NONE &&
+	    strcmp(st->st_type, "email") == 0);
+}
+
 /* Record an alert event and its delivery jobs. */
 int
 outbox_alert_event(struct outbox *ob, struct store_txn *txn,
@@ -232,6 +260,7 @@ outbox_alert_event(struct outbox *ob, struct store_txn *txn,
 {
 	yajl_gen	 g;
 	struct buf	 head = BUF_INIT, p = BUF_INIT, stream = BUF_INIT;
+	const struct search_target *st;
 	char		 eid[64];
 	uint64_t	 seq;
 	size_t		 i;
@@ -271,29 +300,24 @@ outbox_alert_event(struct outbox *ob, struct store_txn *txn,
 	if (strcmp(type, "alert.created") == 0 ||
 	    strcmp(type, "alert.resolved") == 0) {
 		for (i = 0; i < s->s_ntargets; i++) {
+			st = &s->s_targets[i];
 			if (strcmp(type, "alert.resolved") == 0 &&
-			    strcmp(s->s_targets[i].st_type, "pagerduty") != 0)
+			    strcmp(st->st_type, "pagerduty") != 0)
 				continue;
+			/* Digest targets get it later, with the others. */
+			if (strcmp(type, "alert.created") == 0 &&
+			    outbox_digested(st)) {
+				if (digest_pending_add(txn, s->s_id,
+				    st->st_name, a->a_id, util_now_ms()) == -1)
+					goto done;
+				continue;
+			}
 			buf_reset(&p);
 			buf_add(&p, head.b_data, head.b_len);
-			buf_adds(&p, ",\"target\":{\"name\":");
-			json_append_string(&p, s->s_targets[i].st_name,
-			    strlen(s->s_targets[i].st_name));
-			buf_adds(&p, ",\"type\":");
-			json_append_string(&p, s->s_targets[i].st_type,
-			    strlen(s->s_targets[i].st_type));
-			buf_adds(&p, ",\"params\":");
-			{
-				char *params = json_to_string(
-				    s->s_targets[i].st_params, NULL);
-
-				buf_adds(&p, params);
-				free(params);
-			}
-			buf_adds(&p, "}}");
+			outbox_add_target(&p, st);
+			buf_addc(&p, '}');
 			buf_reset(&stream);
-			buf_printf(&stream, "notify:%s",
-			    s->s_targets[i].st_type);
+			buf_printf(&stream, "notify:%s", st->st_type);
 			if ((seq = store_next_id(txn, "outbox")) == 0 ||
 			    outbox_put(txn, stream.b_data, type, eid, seq, 0,
 			    p.b_data, p.b_len) == -1)
@@ -357,6 +381,133 @@ outbox_alert_job(struct outbox *ob, struct store_txn *txn, const char *type,
 	yajl_gen_free(g);
 	buf_free(&p);
 	buf_free(&stream);
+	return (rc);
+}
+
+/* The "digest" object and the links of a digest or summary job. */
+static void
+outbox_gen_digest(struct outbox *ob, yajl_gen g, const struct search *s,
+    const struct outbox_digest *od, size_t listed)
+{
+	char	*link;
+
+	jgen_str(g, "digest");
+	yajl_gen_map_open(g);
+	jgen_kstr(g, "period", od->od_period);
+	jgen_ktime(g, "from", od->od_from);
+	jgen_ktime(g, "to", od->od_to);
+	jgen_kint(g, "count", (int64_t)od->od_count);
+	jgen_kint(g, "listed", (int64_t)listed);
+	jgen_kint(g, "more", (int64_t)(od->od_count > listed ?
+	    od->od_count - listed : 0));
+	yajl_gen_map_close(g);
+	jgen_str(g, "links");
+	yajl_gen_map_open(g);
+	jgen_str(g, s != NULL ? "search" : "alerts");
+	if (ob->o_base_url == NULL)
+		jgen_null(g);
+	else {
+		if (s != NULL)
+			link = xprintf("%s/#/searches/%llu", ob->o_base_url,
+			    (unsigned long long)s->s_id);
+		else
+			link = xprintf("%s/#/alerts", ob->o_base_url);
+		jgen_str(g, link);
+		free(link);
+	}
+	yajl_gen_map_close(g);
+}
+
+/* Add a finished digest job payload p for target st to its stream. */
+static int
+outbox_digest_put(struct store_txn *txn, const struct search_target *st,
+    const char *eid, struct buf *p)
+{
+	struct buf	 stream = BUF_INIT;
+	uint64_t	 seq;
+	int		 rc = -1;
+
+	outbox_add_target(p, st);
+	buf_addc(p, '}');
+	buf_printf(&stream, "notify:%s", st->st_type);
+	if ((seq = store_next_id(txn, "outbox")) != 0 &&
+	    outbox_put(txn, stream.b_data, "digest", eid, seq, 0, p->b_data,
+	    p->b_len) == 0)
+		rc = 0;
+	buf_free(&stream);
+	return (rc);
+}
+
+/* One digest job: the alerts of od for target st of search s. */
+int
+outbox_digest_job(struct outbox *ob, struct store_txn *txn,
+    const struct search *s, const struct search_target *st,
+    const struct outbox_digest *od)
+{
+	yajl_gen	 g;
+	struct buf	 p = BUF_INIT;
+	struct alert	*a;
+	uint64_t	*ids;
+	size_t		 i, n = 0;
+	char		*link;
+	int		 rc;
+
+	g = jgen_new();
+	outbox_gen_head(ob, g, od->od_event_id, "digest", s);
+	/* The alerts as they are now: one resolved since shows resolved. */
+	ids = xcalloc(od->od_nids + 1, sizeof *ids);
+	jgen_str(g, "alerts");
+	yajl_gen_array_open(g);
+	for (i = 0; i < od->od_nids; i++) {
+		if (alert_get(txn, od->od_ids[i], &a) != 0)
+			continue;	/* deleted (or damaged) since */
+		alert_gen(g, a);
+		alert_free(a);
+		ids[n++] = od->od_ids[i];
+	}
+	yajl_gen_array_close(g);
+	outbox_gen_digest(ob, g, s, od, n);
+	/* links.alerts: one per alert listed, in order. */
+	jgen_str(g, "alert_links");
+	yajl_gen_array_open(g);
+	for (i = 0; i < n; i++) {
+		if (ob->o_base_url == NULL) {
+			jgen_null(g);
+			continue;
+		}
+		link = xprintf("%s/#/alerts/%llu", ob->o_base_url,
+		    (unsigned long long)ids[i]);
+		jgen_str(g, link);
+		free(link);
+	}
+	yajl_gen_array_close(g);
+	free(ids);
+	jgen_take(g, &p);	/* an open object */
+	yajl_gen_free(g);
+	rc = outbox_digest_put(txn, st, od->od_event_id, &p);
+	buf_free(&p);
+	return (rc);
+}
+
+/* The weekly summary job to target st (no search). */
+int
+outbox_summary_job(struct outbox *ob, struct store_txn *txn,
+    const struct search_target *st, const struct outbox_digest *od,
+    const char *summary)
+{
+	yajl_gen	 g;
+	struct buf	 p = BUF_INIT;
+	int		 rc;
+
+	g = jgen_new();
+	outbox_gen_head(ob, g, od->od_event_id, "digest", NULL);
+	outbox_gen_digest(ob, g, NULL, od, 0);
+	jgen_take(g, &p);	/* an open object */
+	yajl_gen_free(g);
+	buf_adds(&p, ",\"summary\":");
+	buf_adds(&p, summary);
+	rc = outbox_digest_put(txn, st, od->od_event_id, &p);
+	buf_free(&p);
 	return (rc);
 }
 

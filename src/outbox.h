@@ -23,6 +23,7 @@ struct config;
 struct event_base;
 struct queue;
 struct search;
+struct search_target;
 struct store;
 struct store_txn;
 
@@ -44,6 +45,17 @@ struct outbox_search_error {
 	int64_t		 se_from;	/* window, ms */
 	int64_t		 se_to;
 	int64_t		 se_since;	/* failing since, ms */
+};
+
+/* What a digest or weekly summary job says (event type "digest"). */
+struct outbox_digest {
+	const char	*od_event_id;	/* derived from what it covers */
+	const char	*od_period;	/* "hourly", "daily", "weekly" */
+	int64_t		 od_from;	/* ms, the period it covers */
+	int64_t		 od_to;
+	size_t		 od_count;	/* alerts of the period in all */
+	const uint64_t	*od_ids;	/* the alerts to list */
+	size_t		 od_nids;
 };
 
 /* A pump for store, sending through q (which may be down). */
@@ -69,6 +81,23 @@ int		 outbox_alert_event(struct outbox *, struct store_txn *,
 int		 outbox_alert_job(struct outbox *, struct store_txn *,
 		    const char *, const struct search *, const struct alert *,
 		    const char *, const char *, const char *);
+/*
+ * Inside a write transaction: one "digest" job for target st of search s
+ * to the target type's stream, listing the alerts od_ids as they are now
+ * ("alerts": [...], "alert_links": [...]) with "digest": {period, from,
+ * to, count, listed, more}.  Returns 0 or -1.
+ */
+int		 outbox_digest_job(struct outbox *, struct store_txn *,
+		    const struct search *, const struct search_target *,
+		    const struct outbox_digest *);
+/*
+ * Inside a write transaction: the weekly summary to target st: a "digest"
+ * job without "search", with "digest" (period "weekly") and "summary", a
+ * JSON array text.  Returns 0 or -1.
+ */
+int		 outbox_summary_job(struct outbox *, struct store_txn *,
+		    const struct search_target *, const struct outbox_digest *,
+		    const char *);
 /* Inside a write transaction: a search.failed / search.recovered event. */
 int		 outbox_search_event(struct outbox *, struct store_txn *,
 		    const char *, const struct search *,

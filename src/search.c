@@ -241,7 +241,7 @@ search_parse_targets(struct search *s, const struct json *j,
     const struct config *cfg, struct search_err *err)
 {
 	const struct config_target	*ct;
-	const struct json		*t, *name;
+	const struct json		*t, *name, *dg;
 	struct search_target		*st;
 	char				 f[64];
 	size_t				 i, k;
@@ -285,6 +285,22 @@ search_parse_targets(struct search *s, const struct json *j,
 			st->st_type = xstrdup("unknown");
 		st->st_params = json_dup(t);
 		json_del(st->st_params, "target");
+		if ((dg = json_get(t, "digest")) == NULL ||
+		    dg->j_type == JSON_NULL)
+			continue;
+		snprintf(f, sizeof f, "targets[%zu].digest", i);
+		if (json_str(dg) != NULL && strcmp(json_str(dg), "hourly") == 0)
+			st->st_digest = SEARCH_DIGEST_HOURLY;
+		else if (json_str(dg) != NULL &&
+		    strcmp(json_str(dg), "daily") == 0)
+			st->st_digest = SEARCH_DIGEST_DAILY;
+		else
+			return (search_fail(err, f,
+			    "must be \"hourly\" or \"daily\""));
+		if (cfg != NULL && strcmp(st->st_type, "email") != 0)
+			return (search_fail(err, f, "target \"%s\" is of type "
+			    "%s: only email targets take digests",
+			    st->st_name, st->st_type));
 	}
 	return (0);
 }

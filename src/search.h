@@ -50,11 +50,19 @@ struct search_err {
 	char	 se_message[256];
 };
 
+/* How a target gets the search's new alerts. */
+enum search_digest {
+	SEARCH_DIGEST_NONE,		/* one job per alert */
+	SEARCH_DIGEST_HOURLY,		/* one job per hour (email only) */
+	SEARCH_DIGEST_DAILY		/* one job per day, 00:00 UTC */
+};
+
 /* One target of a search. */
 struct search_target {
 	char		*st_name;
 	char		*st_type;	/* resolved from the config */
 	struct json	*st_params;	/* the object minus "target" */
+	enum search_digest st_digest;	/* its "digest" parameter */
 };
 
 struct search {

@@ -27,6 +27,9 @@
  *   jobs            be64 search id | be64 job id -> job JSON
  *   outbox          be64 seq -> outbox entry
  *   files           searches_dir file name -> be64 search id
+ *   digest_pending  be64 search id | target name | NUL | be64 alert id
+ *                   -> be64 ms when recorded (alerts waiting for a
+ *                   digest, digest.c)
  * The other modules build these keys; this file only knows "meta".
  *
  * Writes.  store_update() writes now in its own transaction.  store_write()
@@ -119,7 +122,7 @@ static const char *store_dbnames[STORE_NDB] = {
 	"meta", "searches", "search_state", "alerts", "alerts_by_search",
 	"alerts_by_state", "filter_state", "jobs", "outbox", "files",
 	"alert_log", "alert_index", "silences", "users", "audit",
-	"search_history"
+	"search_history", "digest_pending"
 };
 
 static int	store_mkdirs(const char *);

@@ -43,6 +43,8 @@ enum store_db {
 	STORE_USERS,		/* users, groups, API keys (users.c) */
 	STORE_AUDIT,		/* be64 seq -> audit entry (audit.c) */
 	STORE_SEARCH_HISTORY,	/* be64 search | be64 version -> snapshot */
+	STORE_DIGEST_PENDING,	/* be64 search | target | NUL | be64 alert
+				   -> be64 ms (digest.c) */
 	STORE_NDB
 };
 

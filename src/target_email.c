@@ -30,6 +30,8 @@
 #define EMAIL_DEFAULT_SUBJECT	"[411] {{search.name}} ({{alert.priority}})"
 #define EMAIL_FAILED_SUBJECT	"[411] search {{search.name}} failed"
 #define EMAIL_RECOVERED_SUBJECT	"[411] search {{search.name}} recovered"
+#define EMAIL_SUMMARY_SUBJECT	"[411] Weekly summary: {{digest.from}} to " \
+				"{{digest.to}}"
 
 /* The state of one delivery: what notify_smtp was given. */
 struct email_job {
@@ -61,6 +63,12 @@ static void	 email_alert(struct buf *, struct buf *, const struct json *,
 		    int);
 static void	 email_links(struct buf *, struct buf *, const struct json *);
 static void	 email_bodies(const struct delivery *, struct buf *,
+		    struct buf *);
+static int64_t	 email_int(const struct json *);
+static void	 email_digest_subject(const struct json *, struct buf *);
+static void	 email_digest(const struct json *, int, struct buf *,
+		    struct buf *);
+static void	 email_summary(const struct json *, struct buf *,
 		    struct buf *);
 static void	 email_job_free(void *);
 static void	 email_sent_cb(struct delivery *, const struct notify_resp *,
@@ -203,7 +211,8 @@ email_validate(const struct config_target *ct, const struct delivery *d,
     char *err, size_t len)
 {
 	static const char *const hdr[] = { "url", "from", "to", "cc",
-	    "user", "password", "subject", "body", "ca_file", NULL };
+	    "user", "password", "subject", "body", "ca_file",
+	    "digest_subject", NULL };
 	const char	*v;
 	char		*addr, *name, **list;
 	size_t		 i, n;
@@ -529,6 +538,15 @@ email_bodies(const struct delivery *d, struct buf *text, struct buf *html)
 	full = fmt == NULL || strcmp(fmt, "content") != 0;
 	buf_adds(html, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
 	    "</head><body>\n");
+	/* Digests list many alerts: the per-alert body template is not used. */
+	if (strcmp(type, "digest") == 0) {
+		if (json_get(p, "summary") != NULL)
+			email_summary(p, text, html);
+		else
+			email_digest(p, full, text, html);
+		buf_adds(html, "</body></html>\n");
+		return;
+	}
 	if ((t = delivery_opt(d, "body")) != NULL) {
 		tmpl_render(t, p, TMPL_TEXT, text);
 		buf_adds(html, "<pre>");
@@ -601,6 +619,157 @@ email_bodies(const struct delivery *d, struct buf *text, struct buf *html)
 		email_links(text, html, json_get(p, "links"));
 	}
 	buf_adds(html, "</body></html>\n");
+}
+
+/* An integer member, 0 when it is not one. */
+static int64_t
+email_int(const struct json *j)
+{
+	double	 d;
+
+	if (j == NULL || !json_num(j, &d))
+		return (0);
+	return ((int64_t)d);
+}
+
+/* "[411] NAME: N alerts (hourly)", or the weekly summary's subject. */
+static void
+email_digest_subject(const struct json *p, struct buf *subj)
+{
+	const struct json	*dg = json_get(p, "digest");
+	int64_t			 n = email_int(json_get(dg, "count"));
+
+	if (json_get(p, "summary") != NULL) {
+		tmpl_render(EMAIL_SUMMARY_SUBJECT, p, TMPL_HEADER, subj);
+		return;
+	}
+	tmpl_render("[411] {{search.name}}: ", p, TMPL_HEADER, subj);
+	buf_printf(subj, "%lld alert%s (", (long long)n, n == 1 ? "" : "s");
+	email_put(subj, TMPL_HEADER, json_get(dg, "period"));
+	buf_addc(subj, ')');
+}
+
+/* A digest: the search, the period, each alert with its link. */
+static void
+email_digest(const struct json *p, int full, struct buf *text,
+    struct buf *html)
+{
+	const struct json	*s = json_get(p, "search"), *dg, *alerts, *l;
+	const char		*u;
+	int64_t			 more;
+	size_t			 i;
+
+	dg = json_get(p, "digest");
+	alerts = json_get(p, "alerts");
+	email_put(text, TMPL_TEXT, json_get(s, "name"));
+	buf_printf(text, ": %lld alert%s (", (long long)email_int(
+	    json_get(dg, "count")), email_int(json_get(dg, "count")) == 1 ?
+	    "" : "s");
+	email_put(text, TMPL_TEXT, json_get(dg, "period"));
+	buf_adds(text, " digest)\n\n");
+	buf_adds(html, "<h2>");
+	email_put(html, TMPL_HTML, json_get(s, "name"));
+	buf_printf(html, ": %lld alert%s (", (long long)email_int(
+	    json_get(dg, "count")), email_int(json_get(dg, "count")) == 1 ?
+	    "" : "s");
+	email_put(html, TMPL_HTML, json_get(dg, "period"));
+	buf_adds(html, " digest)</h2>\n<table>\n");
+	email_row(text, html, "From:", json_get(dg, "from"));
+	email_row(text, html, "To:", json_get(dg, "to"));
+	email_row(text, html, "Search:", json_get(s, "id"));
+	email_row(text, html, "Priority:", json_get(s, "priority"));
+	email_row(text, html, "Category:", json_get(s, "category"));
+	email_row(text, html, "Owner:", json_get(s, "owner"));
+	buf_adds(html, "</table>\n");
+	buf_addc(text, '\n');
+	for (i = 0; alerts != NULL && alerts->j_type == JSON_ARRAY &&
+	    i < json_len(alerts); i++) {
+		buf_adds(html, "<hr>\n");
+		buf_printf(text, "-- %zu --\n", i + 1);
+		email_alert(text, html, json_at(alerts, i), full);
+		l = json_get(p, "alert_links");
+		if (l != NULL && l->j_type == JSON_ARRAY && i < json_len(l) &&
+		    (u = json_str(json_at(l, i))) != NULL &&
+		    (strncmp(u, "http://", 7) == 0 ||
+		    strncmp(u, "https://", 8) == 0)) {
+			buf_adds(text, "Link: ");
+			email_puts(text, TMPL_TEXT, u);
+			buf_addc(text, '\n');
+			buf_adds(html, "<p><a href=\"");
+			email_puts(html, TMPL_HTML, u);
+			buf_adds(html, "\">View the alert</a></p>\n");
+		}
+		buf_addc(text, '\n');
+	}
+	if ((more = email_int(json_get(dg, "more"))) > 0) {
+		buf_printf(text, "... and %lld more alert%s.\n",
+		    (long long)more, more == 1 ? "" : "s");
+		buf_printf(html, "<p>... and %lld more alert%s.</p>\n",
+		    (long long)more, more == 1 ? "" : "s");
+	}
+	buf_adds(html, "<hr>\n");
+	email_links(text, html, json_get(p, "links"));
+}
+
+/* The weekly summary: one row per search. */
+static void
+email_summary(const struct json *p, struct buf *text, struct buf *html)
+{
+	const struct json	*dg = json_get(p, "digest"), *rows, *r;
+	size_t			 i;
+
+	rows = json_get(p, "summary");
+	buf_adds(text, "Weekly summary: ");
+	email_put(text, TMPL_TEXT, json_get(dg, "from"));
+	buf_adds(text, " to ");
+	email_put(text, TMPL_TEXT, json_get(dg, "to"));
+	buf_printf(text, "\n\n%lld new alert%s\n\n",
+	    (long long)email_int(json_get(dg, "count")),
+	    email_int(json_get(dg, "count")) == 1 ? "" : "s");
+	buf_adds(html, "<h2>Weekly summary: ");
+	email_put(html, TMPL_HTML, json_get(dg, "from"));
+	buf_adds(html, " to ");
+	email_put(html, TMPL_HTML, json_get(dg, "to"));
+	buf_printf(html, "</h2>\n<p>%lld new alert%s</p>\n",
+	    (long long)email_int(json_get(dg, "count")),
+	    email_int(json_get(dg, "count")) == 1 ? "" : "s");
+	buf_adds(html, "<table border=\"1\" cellpadding=\"3\" "
+	    "style=\"border-collapse:collapse\">\n<tr><th>Search</th>"
+	    "<th>Priority</th><th>New alerts</th><th>Open</th>"
+	    "<th>Failing</th></tr>\n");
+	buf_printf(text, "%-40s %-8s %8s %8s %s\n", "Search", "Priority",
+	    "New", "Open", "Failing");
+	for (i = 0; rows != NULL && rows->j_type == JSON_ARRAY &&
+	    i < json_len(rows); i++) {
+		r = json_at(rows, i);
+		buf_adds(text, "#");
+		email_put(text, TMPL_TEXT, json_get(r, "id"));
+		buf_adds(text, " ");
+		email_put(text, TMPL_TEXT, json_get(r, "name"));
+		buf_printf(text, ": priority ");
+		email_put(text, TMPL_TEXT, json_get(r, "priority"));
+		buf_printf(text, ", %lld new, %lld open%s\n",
+		    (long long)email_int(json_get(r, "alerts")),
+		    (long long)email_int(json_get(r, "open")),
+		    json_get(r, "failing") != NULL &&
+		    json_get(r, "failing")->j_type == JSON_BOOL &&
+		    json_get(r, "failing")->j_u.b ? ", failing" : "");
+		buf_adds(html, "<tr><td>");
+		email_put(html, TMPL_HTML, json_get(r, "name"));
+		buf_adds(html, "</td><td>");
+		email_put(html, TMPL_HTML, json_get(r, "priority"));
+		buf_printf(html, "</td><td>%lld</td><td>%lld</td><td>%s</td>"
+		    "</tr>\n", (long long)email_int(json_get(r, "alerts")),
+		    (long long)email_int(json_get(r, "open")),
+		    json_get(r, "failing") != NULL &&
+		    json_get(r, "failing")->j_type == JSON_BOOL &&
+		    json_get(r, "failing")->j_u.b ? "yes" : "");
+	}
+	buf_adds(html, "</table>\n");
+	if (json_len(rows) == 0)
+		buf_adds(text, "(no search had alerts or failures)\n");
+	buf_addc(text, '\n');
+	email_links(text, html, json_get(p, "links"));
 }
 
 static void
@@ -696,7 +865,13 @@ email_deliver(struct delivery *d)
 			buf_printf(&m, "%s%s", i > 0 ? ",\r\n " : "", cc[i]);
 		buf_adds(&m, "\r\n");
 	}
-	if ((v = delivery_opt(d, "subject")) == NULL) {
+	if (strcmp(type, "digest") == 0) {
+		if ((v = delivery_opt(d, "digest_subject")) != NULL)
+			tmpl_render(v, delivery_payload(d), TMPL_HEADER, &subj);
+		else
+			email_digest_subject(delivery_payload(d), &subj);
+		v = NULL;
+	} else if ((v = delivery_opt(d, "subject")) == NULL) {
 		if (strcmp(type, "search.failed") == 0)
 			v = EMAIL_FAILED_SUBJECT;
 		else if (strcmp(type, "search.recovered") == 0)
@@ -704,7 +879,8 @@ email_deliver(struct delivery *d)
 		else
 			v = EMAIL_DEFAULT_SUBJECT;
 	}
-	tmpl_render(v, delivery_payload(d), TMPL_HEADER, &subj);
+	if (v != NULL)
+		tmpl_render(v, delivery_payload(d), TMPL_HEADER, &subj);
 	email_subject(&m, subj.b_data == NULL ? "" : subj.b_data);
 	buf_printf(&m, "Message-ID: %s\r\n", ej->ej_msgid);
 	buf_adds(&m, "MIME-Version: 1.0\r\n");

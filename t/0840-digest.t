@@ -1,0 +1,184 @@
+#!/usr/bin/perl
+# 0840-digest.t -- hourly digests for email targets, end to end: a push
+# search whose email target says "digest": "hourly" gets no job per alert;
+# after the hour (the clock moved with FOUR11_CLOCK_OFFSET_MS across a
+# restart) one "digest" job lists the alerts as they are now (one resolved
+# since shows resolved), 411-notify mails it to a real SMTP server
+# (aiosmtpd), and a later pass writes no second digest.  Also: a bad
+# "digest" value and a digest on a non-email target are refused with 422.
+use strict;
+use warnings;
+use Test::More;
+use JSON::PP;
+use File::Temp qw(tempdir);
+use POSIX qw(:sys_wait_h);
+use Time::HiRes qw(time sleep);
+use Test411;
+use TestRedis;
+use TestReceiver;
+
+my $bin = Test411::binary();
+plan skip_all => "no 411d at $bin" unless -x $bin;
+plan skip_all => 'no 411-notify' unless -x TestNotify::binary();
+plan skip_all => 'no redis-server' unless TestRedis->available;
+plan skip_all => 'no aiosmtpd for /usr/bin/python3'
+    unless system('/usr/bin/python3 -c "import aiosmtpd" 2>/dev/null') == 0;
+
+my $J = JSON::PP->new->canonical;
+my $srcdir = Test411::srcdir();
+my @kids;
+END { local $?; kill "TERM", @kids if @kids; waitpid($_, 0) for @kids }
+
+# The SMTP sink in its own directory; returns (dir, port).
+sub smtp_sink {
+	my $dir = tempdir('411-digest-XXXXXX', TMPDIR => 1,
+	    CLEANUP => !$ENV{T_KEEP});
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	if ($pid == 0) {
+		open(STDOUT, '>', "$dir/out.log");
+		open(STDERR, '>&', \*STDOUT);
+		{ exec('/usr/bin/python3', "$srcdir/t/lib/smtp_sink.py", $dir) };
+		POSIX::_exit(127);
+	}
+	push @kids, $pid;
+	my $deadline = time + 20;
+	until (-s "$dir/port") {
+		BAIL_OUT("smtp_sink.py did not start") if time > $deadline ||
+		    waitpid($pid, WNOHANG) == $pid;
+		sleep(0.05);
+	}
+	open(my $fh, '<', "$dir/port") or die;
+	chomp(my $port = <$fh>);
+	return ($dir, $port);
+}
+
+sub wait_for {
+	my ($cond, $timeout) = @_;
+	my $deadline = time + ($timeout || 30);
+	while (time < $deadline) {
+		my $v = $cond->();
+		return $v if $v;
+		sleep(0.1);
+	}
+	return undef;
+}
+
+sub slurp_json {
+	my ($f) = @_;
+	open(my $fh, '<', $f) or return undef;
+	local $/;
+	my $t = <$fh>;
+	return eval { $J->decode($t) };
+}
+
+# The entries of a stream as [{field => value}].
+sub entries {
+	my ($redis, $key) = @_;
+	my $res = $redis->cmd('XRANGE', $key, '-', '+');
+	return [map { +{ @{$_->[1]} } } @{ref $res eq 'ARRAY' ? $res : []}];
+}
+
+my ($mdir, $mport) = smtp_sink();
+my $redis = TestRedis->new;
+my $d = Test411->new(redis => $redis, conf => "target mailx email\n" .
+    "target hook webhook\nbase_url http://411.example.com");
+
+# A minute into the next hour, so that the alerts are not due before the
+# restart however slow the machine.
+my $now_ms = int(time * 1000);
+my $off = 3600_000 - $now_ms % 3600_000 + 60_000;
+$ENV{FOUR11_CLOCK_OFFSET_MS} = $off;
+$d->start;
+
+# validation
+my ($st, $j) = $d->api(POST => '/api/v1/searches', { name => 'Bad',
+    type => 'push', targets => [{ target => 'mailx', digest => 'weekly' }] });
+is($st, 422, 'digest "weekly": 422');
+is($j->{error}{field}, 'targets[0].digest', '... naming targets[0].digest')
+    or diag explain $j;
+($st, $j) = $d->api(POST => '/api/v1/searches', { name => 'Bad',
+    type => 'push', targets => [{ target => 'hook', digest => 'hourly' }] });
+is($st, 422, 'a digest on a webhook target: 422');
+is($j->{error}{field}, 'targets[0].digest', '... naming targets[0].digest');
+like($j->{error}{message} // '', qr/only email/, '... saying why');
+
+($st, my $s) = $d->api(POST => '/api/v1/searches', { name => 'Digest <me>',
+    type => 'push', priority => 'high', fields => ['host'],
+    targets => [{ target => 'mailx', digest => 'hourly' }] });
+is($st, 201, 'push search with an hourly email digest') or diag explain $s;
+is($s->{targets}[0]{digest}, 'hourly', '... the target keeps "digest"');
+
+(undef, my $run) = $d->api(POST => "/api/v1/push/$s->{id}",
+    [map { { content => { host => "web0$_" } } } 1 .. 3]);
+is($run->{alerts}, 3, 'three alerts');
+ok(wait_for(sub { @{entries($redis, '411:events')} >= 3 }),
+    'their events reached 411:events');
+my (undef, $l) = $d->api(GET => "/api/v1/alerts?search=$s->{id}");
+my @ids = sort { $a <=> $b } map { $_->{id} } @{$l->{items}};
+is(scalar @ids, 3, 'three alerts listed');
+($st) = $d->api(POST => '/api/v1/alerts/actions', { ids => [$ids[0]],
+    action => 'resolve', resolution => 'action_taken' });
+is($st, 200, 'the first one resolved');
+ok(wait_for(sub { grep { $_->{type} eq 'alert.resolved' }
+    @{entries($redis, '411:events')} }), 'alert.resolved reached 411:events');
+is(scalar @{entries($redis, '411:notify:email')}, 0,
+    'no per-alert email job');
+is($d->stop, 0, 'stopped');
+
+# an hour later: one digest
+$ENV{FOUR11_CLOCK_OFFSET_MS} = $off + 3600_000;
+$d->start;
+my $jobs = wait_for(sub { my $e = entries($redis, '411:notify:email');
+    @$e ? $e : undef });
+is(scalar @{$jobs || []}, 1, 'one job on 411:notify:email');
+my $job = $jobs->[0] || {};
+is($job->{type}, 'digest', '... of type digest');
+my $p = eval { $J->decode($job->{payload} // '') } || {};
+is($p->{event_type}, 'digest', '... event_type digest');
+is($p->{event_id}, $job->{id}, '... the entry id is the event id');
+is($p->{digest}{period}, 'hourly', '... period hourly');
+is($p->{digest}{count}, 3, '... count 3');
+is($p->{search}{id}, $s->{id}, '... of the search');
+is($p->{target}{name}, 'mailx', '... to mailx');
+is_deeply([sort { $a <=> $b } map { $_->{id} } @{$p->{alerts} || []}],
+    \@ids, '... listing the three alerts');
+my %state = map { $_->{id} => $_->{state} } @{$p->{alerts} || []};
+is($state{$ids[0]}, 'resolved', '... the resolved one as resolved');
+is($state{$ids[1]}, 'new', '... the others as new');
+is($p->{alert_links}[0], "http://411.example.com/#/alerts/$ids[0]",
+    '... with links');
+like($p->{digest}{to} // '', qr/T\d\d:00:00(\.000)?Z$/, '... to an hour');
+is($d->stop, 0, 'stopped');
+
+# a second pass: nothing more
+$d->start;
+sleep(4);
+is(scalar @{entries($redis, '411:notify:email')}, 1, 'no second digest');
+
+# 411-notify mails it
+my $conf = <<"EOF";
+retry_min 200ms
+retry_max 1s
+target mailx email url smtp://127.0.0.1:$mport from "411 <alerts\@example.com>" to oncall\@example.com subject "[411] {{search.name}} on {{alert.content.host}}"
+EOF
+my $wm = TestNotify->new(redis => $redis, conf => $conf);
+$wm->start(type => 'email', name => 'm1');
+my $mail = wait_for(sub { slurp_json("$mdir/1.json") });
+ok($mail, 'the SMTP server got a mail');
+my %h = map { lc($_->[0]) => $_->[1] } @{$mail->{headers} || []};
+is($h{subject}, '[411] Digest <me>: 3 alerts (hourly)',
+    'the digest subject (not the per-alert template)');
+my $plain = $mail->{plain} // '';
+like($plain, qr/web01.*web02.*web03/s, 'the text lists the three hosts');
+like($plain, qr/resolved/, '... one resolved');
+like($plain, qr{http://411\.example\.com/#/alerts/$ids[2]},
+    '... with links');
+like($mail->{html} // '', qr/Digest &lt;me&gt;/, 'the HTML part escapes');
+like($mail->{html} // '', qr/web03/, '... and lists the alerts');
+sleep(1);
+ok(!-e "$mdir/2.json", 'one mail only');
+is($wm->stop, 0, 'email worker stops');
+is($d->stop, 0, 'stopped');
+delete $ENV{FOUR11_CLOCK_OFFSET_MS};
+done_testing();
