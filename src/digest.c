@@ -141,8 +141,8 @@ digest_pending_add(struct store_txn *txn, uint64_t sid, const char *target,
 	size_t	 klen;
 
 	if ((klen = digest_key(key, sizeof key, sid, target, aid)) == 0) {
-		store_fail(txn, "digest: target name \"%s\" is too long",
-		    target);
+		store_fail(txn, "digest: a target name of %zu bytes is too "
+		    "long", strlen(target));
 		return (-1);
 	}
 	util_be64_put(v, (uint64_t)now);

@@ -4,8 +4,10 @@
 # after the hour (the clock moved with FOUR11_CLOCK_OFFSET_MS across a
 # restart) one "digest" job lists the alerts as they are now (one resolved
 # since shows resolved), 411-notify mails it to a real SMTP server
-# (aiosmtpd), and a later pass writes no second digest.  Also: a bad
-# "digest" value and a digest on a non-email target are refused with 422.
+# (aiosmtpd), and a later pass writes no second digest.  A week later the
+# weekly summary (weekly_summary mailx) counts the search's alerts.  Also:
+# a bad "digest" value and a digest on a non-email target are refused with
+# 422.
 use strict;
 use warnings;
 use Test::More;
@@ -82,12 +84,16 @@ sub entries {
 my ($mdir, $mport) = smtp_sink();
 my $redis = TestRedis->new;
 my $d = Test411->new(redis => $redis, conf => "target mailx email\n" .
-    "target hook webhook\nbase_url http://411.example.com");
+    "target hook webhook\nbase_url http://411.example.com\n" .
+    "weekly_summary mailx");
 
-# A minute into the next hour, so that the alerts are not due before the
-# restart however slow the machine.
+# A minute past the next Monday 00:00 UTC, so that the alerts are not due
+# before the restart however slow the machine, and the week is known.
+my $day = 86400_000;
 my $now_ms = int(time * 1000);
-my $off = 3600_000 - $now_ms % 3600_000 + 60_000;
+my $monday = (int(($now_ms - 4 * $day) / (7 * $day)) + 1) * 7 * $day +
+    4 * $day;
+my $off = $monday + 60_000 - $now_ms;
 $ENV{FOUR11_CLOCK_OFFSET_MS} = $off;
 $d->start;
 
@@ -155,6 +161,21 @@ is($d->stop, 0, 'stopped');
 $d->start;
 sleep(4);
 is(scalar @{entries($redis, '411:notify:email')}, 1, 'no second digest');
+is($d->stop, 0, 'stopped');
+
+# a week later: the weekly summary
+$ENV{FOUR11_CLOCK_OFFSET_MS} = $off + 7 * $day + 3600_000;
+$d->start;
+$jobs = wait_for(sub { my $e = entries($redis, '411:notify:email');
+    @$e >= 2 ? $e : undef });
+is(scalar @{$jobs || []}, 2, 'a second job: the summary');
+$p = eval { $J->decode($jobs->[1]{payload} // '') } || {};
+is($p->{digest}{period}, 'weekly', '... period weekly');
+ok(!exists $p->{search}, '... about no one search');
+my ($row) = grep { $_->{id} == $s->{id} } @{$p->{summary} || []};
+is($row->{alerts}, 3, '... the search had 3 new alerts') or diag explain $p;
+is($row->{open}, 2, '... 2 still open');
+is($p->{digest}{count}, 3, '... 3 in all');
 
 # 411-notify mails it
 my $conf = <<"EOF";
@@ -164,8 +185,9 @@ target mailx email url smtp://127.0.0.1:$mport from "411 <alerts\@example.com>" 
 EOF
 my $wm = TestNotify->new(redis => $redis, conf => $conf);
 $wm->start(type => 'email', name => 'm1');
-my $mail = wait_for(sub { slurp_json("$mdir/1.json") });
-ok($mail, 'the SMTP server got a mail');
+ok(wait_for(sub { -e "$mdir/2.json" }), 'the SMTP server got two mails');
+my ($mail, $sum) = map { slurp_json("$mdir/$_.json") } 1, 2;
+($mail, $sum) = ($sum, $mail) if ($mail->{plain} // '') =~ /Weekly/;
 my %h = map { lc($_->[0]) => $_->[1] } @{$mail->{headers} || []};
 is($h{subject}, '[411] Digest <me>: 3 alerts (hourly)',
     'the digest subject (not the per-alert template)');
@@ -176,8 +198,13 @@ like($plain, qr{http://411\.example\.com/#/alerts/$ids[2]},
     '... with links');
 like($mail->{html} // '', qr/Digest &lt;me&gt;/, 'the HTML part escapes');
 like($mail->{html} // '', qr/web03/, '... and lists the alerts');
+my %hs = map { lc($_->[0]) => $_->[1] } @{$sum->{headers} || []};
+like($hs{subject} // '', qr/^\[411\] Weekly summary: \S+ to \S+$/,
+    'the summary subject');
+like($sum->{plain} // '', qr/Digest <me>: priority high, 3 new, 2 open/,
+    'the summary lists the search');
 sleep(1);
-ok(!-e "$mdir/2.json", 'one mail only');
+ok(!-e "$mdir/3.json", 'two mails only');
 is($wm->stop, 0, 'email worker stops');
 is($d->stop, 0, 'stopped');
 delete $ENV{FOUR11_CLOCK_OFFSET_MS};
