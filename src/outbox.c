@@ -467,7 +467,7 @@ outbox_digest_job(struct outbox *ob, struct store_txn *txn,
 	}
 	yajl_gen_array_close(g);
 	outbox_gen_digest(ob, g, s, od, n);
-	/* links.alerts: one per alert listed, in order. */
+	/* alert_links: one per alert listed, in order. */
 	jgen_str(g, "alert_links");
 	yajl_gen_array_open(g);
 	for (i = 0; i < n; i++) {
