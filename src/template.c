@@ -325,7 +325,7 @@ tmpl_render(const char *tmpl, const struct json *payload,
 	struct tmpl_out		 o;
 	struct tmpl_path	 tp;
 	const struct json	*v;
-	const char		*p, *open, *close, *a, *b;
+	const char		*p, *open, *close, *a, *b, *end;
 
 	if (tmpl == NULL)
 		return;
@@ -334,9 +334,11 @@ tmpl_render(const char *tmpl, const struct json *payload,
 	o.o_esc = esc;
 	o.o_full = 0;
 	p = tmpl;
-	while (*p != '\0' && !o.o_full) {
-		if ((open = strstr(p, "{{")) == NULL) {
-			tmpl_escape(&o, p, strlen(p), 1);
+	end = tmpl + strlen(tmpl);
+	/* memmem over what is left: strstr would measure it every time. */
+	while (p < end && !o.o_full) {
+		if ((open = memmem(p, (size_t)(end - p), "{{", 2)) == NULL) {
+			tmpl_escape(&o, p, (size_t)(end - p), 1);
 			break;
 		}
 		tmpl_escape(&o, p, (size_t)(open - p), 1);
@@ -345,9 +347,10 @@ tmpl_render(const char *tmpl, const struct json *payload,
 			p = open + 4;
 			continue;
 		}
-		if ((close = strstr(open + 2, "}}")) == NULL) {
+		if ((close = memmem(open + 2, (size_t)(end - open - 2), "}}",
+		    2)) == NULL) {
 			/* Not a tag: the rest is text. */
-			tmpl_escape(&o, open, strlen(open), 1);
+			tmpl_escape(&o, open, (size_t)(end - open), 1);
 			break;
 		}
 		p = close + 2;
