@@ -1,6 +1,6 @@
 /*
  * test_targets_mail_jira.c -- the email and jira targets of 411-notify,
- * driven through t/lib/mock_notify.c against real receivers: an aiosmtpd
+ * driven through t/unit/mock_notify.c against real receivers: an aiosmtpd
  * server (t/lib/smtp_sink.py) and a JIRA stand-in (t/lib/jira_fake.py).
  */
 #include "autoconf.h"
@@ -21,7 +21,7 @@
 #include "tap.h"
 #include "xmalloc.h"
 
-/* t/lib/mock_notify.c */
+/* t/unit/mock_notify.c */
 struct delivery	*mock_delivery_new(const struct config_target *, const char *,
 		    const char *, const char *, int);
 int		 mock_delivery_run(struct delivery *);
