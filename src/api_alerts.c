@@ -477,18 +477,23 @@ api_act_free(struct api_act_job *j)
 	free(j);
 }
 
-/* A stand-in for the search of an alert whose search is gone. */
+/*
+ * The search of alert a, for its event; when the search was deleted, gone
+ * is filled to stand for it: the id, and the alert's priority (the event
+ * then names no search, tags or owner).
+ */
 static const struct search *
-api_act_search(struct api_act_job *j, uint64_t id, struct search *stub)
+api_act_search(struct api_act_job *j, const struct alert *a,
+    struct search *gone)
 {
 	struct search	*s;
 
-	if ((s = searches_get(j->j_searches, id)) != NULL)
+	if ((s = searches_get(j->j_searches, a->a_search_id)) != NULL)
 		return (s);
-	memset(stub, 0, sizeof *stub);
-	stub->s_id = id;
-	stub->s_priority = (char *)"low";
-	return (stub);
+	memset(gone, 0, sizeof *gone);
+	gone->s_id = a->a_search_id;
+	gone->s_priority = a->a_priority;
+	return (gone);
 }
 
 /* Change one alert as the action says. */
@@ -532,7 +537,7 @@ api_act_apply(struct store_txn *txn, void *arg)
 	struct api_act_job	*j = arg;
 	struct outbox		*ob = j->j_env->re_outbox;
 	const struct search	*s;
-	struct search		 stub;
+	struct search		 gone;
 	struct alert		*old, *a;
 	yajl_gen		 g;
 	size_t			 i;
@@ -553,7 +558,7 @@ api_act_apply(struct store_txn *txn, void *arg)
 			    (unsigned long long)j->j_ids[i]);
 			goto out;
 		}
-		s = api_act_search(j, a->a_search_id, &stub);
+		s = api_act_search(j, a, &gone);
 		if (j->j_act != ACT_SEND) {
 			api_act_change(j, a);
 			a->a_updated = j->j_now;

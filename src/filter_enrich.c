@@ -126,8 +126,8 @@ struct enrich {
 	struct filter_batch	*e_batch;
 	filter_batch_cb		 e_done;
 	void			*e_arg;
-	uint8_t			(*e_todo)[16];	/* addresses to resolve */
-	size_t			 e_ntodo;
+	uint8_t			(*e_addrs)[16];	/* the run's distinct addresses */
+	size_t			 e_naddrs;
 	size_t			 e_next;
 	size_t			 e_inflight;
 	struct rdns_req		*e_reqs;	/* in flight */
@@ -834,7 +834,7 @@ rdns_finish(struct enrich *e)
 	int64_t			 now = util_now_ms();
 
 	e->e_finishing = 1;
-	unresolved = e->e_ntodo - e->e_next + e->e_inflight;
+	unresolved = e->e_naddrs - e->e_next + e->e_inflight;
 	while ((q = e->e_reqs) != NULL) {
 		e->e_reqs = q->q_next;
 		q->q_e = NULL;		/* its callback frees it */
@@ -859,10 +859,10 @@ rdns_finish(struct enrich *e)
 	}
 	snprintf(summary, sizeof summary, "enrich added %s to %zu of %zu "
 	    "records (%zu addresses looked up, %zu unanswered in time)",
-	    e->e_target, added, batch->fb_n, e->e_ntodo, unresolved);
-	free(e->e_todo);
-	e->e_todo = NULL;
-	e->e_ntodo = e->e_next = 0;
+	    e->e_target, added, batch->fb_n, e->e_naddrs, unresolved);
+	free(e->e_addrs);
+	e->e_addrs = NULL;
+	e->e_naddrs = e->e_next = 0;
 	e->e_batch = NULL;
 	e->e_done = NULL;
 	e->e_finishing = 0;
@@ -914,8 +914,8 @@ enrich_issue(struct enrich *e)
 
 	if (e->e_finishing)
 		return;
-	while (e->e_inflight < ENRICH_INFLIGHT && e->e_next < e->e_ntodo) {
-		a = e->e_todo[e->e_next++];
+	while (e->e_inflight < ENRICH_INFLIGHT && e->e_next < e->e_naddrs) {
+		a = e->e_addrs[e->e_next++];
 		q = xcalloc(1, sizeof *q);
 		q->q_e = e;
 		memcpy(q->q_addr, a, 16);
@@ -942,7 +942,7 @@ enrich_issue(struct enrich *e)
 			free(q);
 		}
 	}
-	if (e->e_inflight == 0 && e->e_next >= e->e_ntodo)
+	if (e->e_inflight == 0 && e->e_next >= e->e_naddrs)
 		rdns_finish(e);
 }
 
@@ -994,12 +994,12 @@ enrich_batch(void *self, struct fstate *fs, uint16_t pos,
 		if (rdns_cached(a, now) != NULL || hmap_get(seen, a, 16))
 			continue;
 		hmap_put(seen, a, 16, e);
-		e->e_todo = xreallocarray(e->e_todo, e->e_ntodo + 1,
-		    sizeof *e->e_todo);
-		memcpy(e->e_todo[e->e_ntodo++], a, 16);
+		e->e_addrs = xreallocarray(e->e_addrs, e->e_naddrs + 1,
+		    sizeof *e->e_addrs);
+		memcpy(e->e_addrs[e->e_naddrs++], a, 16);
 	}
 	hmap_free(seen);
-	if (e->e_ntodo > 0) {
+	if (e->e_naddrs > 0) {
 		e->e_timer = evtimer_new(e->e_base, rdns_timer_cb, e);
 		if (e->e_timer == NULL)
 			fatalx("enrich: evtimer_new failed");
@@ -1025,7 +1025,7 @@ enrich_free(void *self)
 	}
 	if (e->e_timer != NULL)
 		event_free(e->e_timer);
-	free(e->e_todo);
+	free(e->e_addrs);
 	etable_unref(e->e_table);
 	buf_free(&e->e_buf);
 	free(e->e_field);

@@ -52,8 +52,6 @@ static int	 email_list_split(const char *, char ***, size_t *);
 static void	 email_list_free(char **);
 static int	 email_validate(const struct config_target *,
 		    const struct delivery *, char *, size_t);
-static void	 email_put(struct buf *, enum tmpl_escape, const struct json *);
-static void	 email_puts(struct buf *, enum tmpl_escape, const char *);
 static void	 email_qp(struct buf *, const char *, size_t);
 static void	 email_subject(struct buf *, const char *);
 static void	 email_date(struct buf *);
@@ -300,37 +298,6 @@ email_check(const struct config_target *ct, char *err, size_t len)
 	return (email_validate(ct, NULL, err, len));
 }
 
-/* Append one JSON value escaped for esc (nothing when v is NULL). */
-static void
-email_put(struct buf *b, enum tmpl_escape esc, const struct json *v)
-{
-	static char		 key[] = "v";
-	struct json_member	 m;
-	struct json		 o;
-
-	if (v == NULL)
-		return;
-	m.m_key = key;
-	m.m_klen = 1;
-	memcpy(&m.m_val, &v, sizeof v);	/* borrowed, never written */
-	o.j_type = JSON_OBJECT;
-	o.j_u.obj.m = &m;
-	o.j_u.obj.n = 1;
-	tmpl_render("{{v}}", &o, esc, b);
-}
-
-/* Append a string escaped for esc. */
-static void
-email_puts(struct buf *b, enum tmpl_escape esc, const char *s)
-{
-	struct json	 j;
-
-	j.j_type = JSON_STRING;
-	memcpy(&j.j_u.str.s, &s, sizeof s);	/* borrowed, never written */
-	j.j_u.str.len = strlen(s);
-	email_put(b, esc, &j);
-}
-
 /*
  * Append n bytes as quoted-printable (RFC 2045): lines end in CRLF, at
  * most 76 characters, soft breaks "=" CRLF.
@@ -444,10 +411,10 @@ email_row(struct buf *text, struct buf *html, const char *name,
 	    (v->j_type == JSON_STRING && v->j_u.str.len == 0))
 		return;
 	buf_printf(text, "%-10s ", name);
-	email_put(text, TMPL_TEXT, v);
+	tmpl_put_value(v, TMPL_TEXT, text);
 	buf_addc(text, '\n');
 	buf_printf(html, "<tr><th align=\"left\">%s</th><td>", name);
-	email_put(html, TMPL_HTML, v);
+	tmpl_put_value(v, TMPL_HTML, html);
 	buf_adds(html, "</td></tr>\n");
 }
 
@@ -478,14 +445,16 @@ email_alert(struct buf *text, struct buf *html, const struct json *a,
 	buf_adds(html, "<table border=\"1\" cellpadding=\"3\" "
 	    "style=\"border-collapse:collapse\">\n");
 	for (i = 0; i < c->j_u.obj.n; i++) {
-		email_puts(text, TMPL_TEXT, c->j_u.obj.m[i].m_key);
+		tmpl_put_str(c->j_u.obj.m[i].m_key, c->j_u.obj.m[i].m_klen,
+		    TMPL_TEXT, text);
 		buf_adds(text, ": ");
-		email_put(text, TMPL_TEXT, c->j_u.obj.m[i].m_val);
+		tmpl_put_value(c->j_u.obj.m[i].m_val, TMPL_TEXT, text);
 		buf_addc(text, '\n');
 		buf_adds(html, "<tr><th align=\"left\">");
-		email_puts(html, TMPL_HTML, c->j_u.obj.m[i].m_key);
+		tmpl_put_str(c->j_u.obj.m[i].m_key, c->j_u.obj.m[i].m_klen,
+		    TMPL_HTML, html);
 		buf_adds(html, "</th><td>");
-		email_put(html, TMPL_HTML, c->j_u.obj.m[i].m_val);
+		tmpl_put_value(c->j_u.obj.m[i].m_val, TMPL_HTML, html);
 		buf_adds(html, "</td></tr>\n");
 	}
 	buf_adds(html, "</table>\n");
@@ -495,31 +464,32 @@ email_alert(struct buf *text, struct buf *html, const struct json *a,
 static void
 email_links(struct buf *text, struct buf *html, const struct json *links)
 {
-	const char	*u;
-	size_t		 i;
+	const struct json_member	*m;
+	const char			*u;
+	size_t				 i;
 
 	if (links == NULL || links->j_type != JSON_OBJECT)
 		return;
 	for (i = 0; i < links->j_u.obj.n; i++) {
-		if ((u = json_str(links->j_u.obj.m[i].m_val)) == NULL ||
-		    *u == '\0')
+		m = &links->j_u.obj.m[i];
+		if ((u = json_str(m->m_val)) == NULL || *u == '\0')
 			continue;
-		email_puts(text, TMPL_TEXT, links->j_u.obj.m[i].m_key);
+		tmpl_put_str(m->m_key, m->m_klen, TMPL_TEXT, text);
 		buf_adds(text, ": ");
-		email_puts(text, TMPL_TEXT, u);
+		tmpl_put_str(u, strlen(u), TMPL_TEXT, text);
 		buf_addc(text, '\n');
 		buf_adds(html, "<p>");
 		if (strncmp(u, "http://", 7) == 0 ||
 		    strncmp(u, "https://", 8) == 0) {
 			buf_adds(html, "<a href=\"");
-			email_puts(html, TMPL_HTML, u);
+			tmpl_put_str(u, strlen(u), TMPL_HTML, html);
 			buf_adds(html, "\">");
-			email_puts(html, TMPL_HTML, links->j_u.obj.m[i].m_key);
+			tmpl_put_str(m->m_key, m->m_klen, TMPL_HTML, html);
 			buf_adds(html, "</a>");
 		} else {
-			email_puts(html, TMPL_HTML, links->j_u.obj.m[i].m_key);
+			tmpl_put_str(m->m_key, m->m_klen, TMPL_HTML, html);
 			buf_adds(html, ": ");
-			email_puts(html, TMPL_HTML, u);
+			tmpl_put_str(u, strlen(u), TMPL_HTML, html);
 		}
 		buf_adds(html, "</p>\n");
 	}
@@ -559,9 +529,9 @@ email_bodies(const struct delivery *d, struct buf *text, struct buf *html)
 	    strcmp(type, "search.recovered") == 0) {
 		e = json_get(p, "error");
 		buf_adds(text, "Search ");
-		email_put(text, TMPL_TEXT, json_get(s, "name"));
+		tmpl_put_value(json_get(s, "name"), TMPL_TEXT, text);
 		buf_adds(html, "<h2>Search ");
-		email_put(html, TMPL_HTML, json_get(s, "name"));
+		tmpl_put_value(json_get(s, "name"), TMPL_HTML, html);
 		if (strcmp(type, "search.failed") == 0) {
 			buf_adds(text, " failed\n\n");
 			buf_adds(html, " failed</h2>\n<table>\n");
@@ -584,9 +554,9 @@ email_bodies(const struct delivery *d, struct buf *text, struct buf *html)
 		return;
 	}
 	if (full) {
-		email_put(text, TMPL_TEXT, json_get(s, "name"));
+		tmpl_put_value(json_get(s, "name"), TMPL_TEXT, text);
 		buf_adds(html, "<h2>");
-		email_put(html, TMPL_HTML, json_get(s, "name"));
+		tmpl_put_value(json_get(s, "name"), TMPL_HTML, html);
 		buf_adds(html, "</h2>\n<table>\n");
 		if (strcmp(type, "alert.resolved") == 0)
 			buf_adds(text, ": alert resolved");
@@ -645,7 +615,7 @@ email_digest_subject(const struct json *p, struct buf *subj)
 	}
 	tmpl_render("[411] {{search.name}}: ", p, TMPL_HEADER, subj);
 	buf_printf(subj, "%lld alert%s (", (long long)n, n == 1 ? "" : "s");
-	email_put(subj, TMPL_HEADER, json_get(dg, "period"));
+	tmpl_put_value(json_get(dg, "period"), TMPL_HEADER, subj);
 	buf_addc(subj, ')');
 }
 
@@ -661,18 +631,18 @@ email_digest(const struct json *p, int full, struct buf *text,
 
 	dg = json_get(p, "digest");
 	alerts = json_get(p, "alerts");
-	email_put(text, TMPL_TEXT, json_get(s, "name"));
+	tmpl_put_value(json_get(s, "name"), TMPL_TEXT, text);
 	buf_printf(text, ": %lld alert%s (", (long long)email_int(
 	    json_get(dg, "count")), email_int(json_get(dg, "count")) == 1 ?
 	    "" : "s");
-	email_put(text, TMPL_TEXT, json_get(dg, "period"));
+	tmpl_put_value(json_get(dg, "period"), TMPL_TEXT, text);
 	buf_adds(text, " digest)\n\n");
 	buf_adds(html, "<h2>");
-	email_put(html, TMPL_HTML, json_get(s, "name"));
+	tmpl_put_value(json_get(s, "name"), TMPL_HTML, html);
 	buf_printf(html, ": %lld alert%s (", (long long)email_int(
 	    json_get(dg, "count")), email_int(json_get(dg, "count")) == 1 ?
 	    "" : "s");
-	email_put(html, TMPL_HTML, json_get(dg, "period"));
+	tmpl_put_value(json_get(dg, "period"), TMPL_HTML, html);
 	buf_adds(html, " digest)</h2>\n<table>\n");
 	email_row(text, html, "From:", json_get(dg, "from"));
 	email_row(text, html, "To:", json_get(dg, "to"));
@@ -693,10 +663,10 @@ email_digest(const struct json *p, int full, struct buf *text,
 		    (strncmp(u, "http://", 7) == 0 ||
 		    strncmp(u, "https://", 8) == 0)) {
 			buf_adds(text, "Link: ");
-			email_puts(text, TMPL_TEXT, u);
+			tmpl_put_str(u, strlen(u), TMPL_TEXT, text);
 			buf_addc(text, '\n');
 			buf_adds(html, "<p><a href=\"");
-			email_puts(html, TMPL_HTML, u);
+			tmpl_put_str(u, strlen(u), TMPL_HTML, html);
 			buf_adds(html, "\">View the alert</a></p>\n");
 		}
 		buf_addc(text, '\n');
@@ -720,16 +690,16 @@ email_summary(const struct json *p, struct buf *text, struct buf *html)
 
 	rows = json_get(p, "summary");
 	buf_adds(text, "Weekly summary: ");
-	email_put(text, TMPL_TEXT, json_get(dg, "from"));
+	tmpl_put_value(json_get(dg, "from"), TMPL_TEXT, text);
 	buf_adds(text, " to ");
-	email_put(text, TMPL_TEXT, json_get(dg, "to"));
+	tmpl_put_value(json_get(dg, "to"), TMPL_TEXT, text);
 	buf_printf(text, "\n\n%lld new alert%s\n\n",
 	    (long long)email_int(json_get(dg, "count")),
 	    email_int(json_get(dg, "count")) == 1 ? "" : "s");
 	buf_adds(html, "<h2>Weekly summary: ");
-	email_put(html, TMPL_HTML, json_get(dg, "from"));
+	tmpl_put_value(json_get(dg, "from"), TMPL_HTML, html);
 	buf_adds(html, " to ");
-	email_put(html, TMPL_HTML, json_get(dg, "to"));
+	tmpl_put_value(json_get(dg, "to"), TMPL_HTML, html);
 	buf_printf(html, "</h2>\n<p>%lld new alert%s</p>\n",
 	    (long long)email_int(json_get(dg, "count")),
 	    email_int(json_get(dg, "count")) == 1 ? "" : "s");
@@ -743,11 +713,11 @@ email_summary(const struct json *p, struct buf *text, struct buf *html)
 	    i < json_len(rows); i++) {
 		r = json_at(rows, i);
 		buf_adds(text, "#");
-		email_put(text, TMPL_TEXT, json_get(r, "id"));
+		tmpl_put_value(json_get(r, "id"), TMPL_TEXT, text);
 		buf_adds(text, " ");
-		email_put(text, TMPL_TEXT, json_get(r, "name"));
+		tmpl_put_value(json_get(r, "name"), TMPL_TEXT, text);
 		buf_printf(text, ": priority ");
-		email_put(text, TMPL_TEXT, json_get(r, "priority"));
+		tmpl_put_value(json_get(r, "priority"), TMPL_TEXT, text);
 		buf_printf(text, ", %lld new, %lld open%s\n",
 		    (long long)email_int(json_get(r, "alerts")),
 		    (long long)email_int(json_get(r, "open")),
@@ -755,9 +725,9 @@ email_summary(const struct json *p, struct buf *text, struct buf *html)
 		    json_get(r, "failing")->j_type == JSON_BOOL &&
 		    json_get(r, "failing")->j_u.b ? ", failing" : "");
 		buf_adds(html, "<tr><td>");
-		email_put(html, TMPL_HTML, json_get(r, "name"));
+		tmpl_put_value(json_get(r, "name"), TMPL_HTML, html);
 		buf_adds(html, "</td><td>");
-		email_put(html, TMPL_HTML, json_get(r, "priority"));
+		tmpl_put_value(json_get(r, "priority"), TMPL_HTML, html);
 		buf_printf(html, "</td><td>%lld</td><td>%lld</td><td>%s</td>"
 		    "</tr>\n", (long long)email_int(json_get(r, "alerts")),
 		    (long long)email_int(json_get(r, "open")),
@@ -886,7 +856,7 @@ email_deliver(struct delivery *d)
 	buf_adds(&m, "MIME-Version: 1.0\r\n");
 	buf_adds(&m, "Auto-Submitted: auto-generated\r\n");
 	buf_adds(&m, "X-411-Event-Type: ");
-	email_puts(&m, TMPL_HEADER, type);
+	tmpl_put_str(type, strlen(type), TMPL_HEADER, &m);
 	buf_adds(&m, "\r\n");
 	/* "=_" never occurs in quoted-printable text. */
 	buf_printf(&m, "Content-Type: multipart/alternative; "

@@ -45,7 +45,6 @@ static const char *jira_opt(const struct config_target *,
 static int	 jira_validate(const struct config_target *,
 		    const struct delivery *, char *, size_t);
 static int	 jira_check(const struct config_target *, char *, size_t);
-static void	 jira_put(struct buf *, enum tmpl_escape, const struct json *);
 static void	 jira_cell(struct buf *, const struct json *);
 static void	 jira_row(struct buf *, const char *, const struct json *);
 static void	 jira_link(struct buf *, const char *, const char *);
@@ -147,32 +146,13 @@ jira_check(const struct config_target *ct, char *err, size_t len)
 	return (jira_validate(ct, NULL, err, len));
 }
 
-/* Append one JSON value escaped for esc (nothing when v is NULL). */
-static void
-jira_put(struct buf *b, enum tmpl_escape esc, const struct json *v)
-{
-	static char		 key[] = "v";
-	struct json_member	 m;
-	struct json		 o;
-
-	if (v == NULL)
-		return;
-	m.m_key = key;
-	m.m_klen = 1;
-	memcpy(&m.m_val, &v, sizeof v);	/* borrowed, never written */
-	o.j_type = JSON_OBJECT;
-	o.j_u.obj.m = &m;
-	o.j_u.obj.n = 1;
-	tmpl_render("{{v}}", &o, esc, b);
-}
-
 /* A table cell: JIRA-escaped, on one line. */
 static void
 jira_cell(struct buf *b, const struct json *v)
 {
 	size_t	 from = b->b_len, i;
 
-	jira_put(b, TMPL_JIRA, v);
+	tmpl_put_value(v, TMPL_JIRA, b);
 	for (i = from; i < b->b_len; i++)
 		if (b->b_data[i] == '\n')
 			b->b_data[i] = ' ';
@@ -207,7 +187,7 @@ jira_link(struct buf *b, const char *text, const char *u)
 	j.j_type = JSON_STRING;
 	memcpy(&j.j_u.str.s, &u, sizeof u);
 	j.j_u.str.len = strlen(u);
-	jira_put(b, TMPL_JIRA, &j);
+	tmpl_put_value(&j, TMPL_JIRA, b);
 	buf_addc(b, '\n');
 }
 
@@ -226,7 +206,7 @@ jira_description(const struct delivery *d, struct buf *b)
 	}
 	s = json_get(p, "search");
 	buf_adds(b, "h3. ");
-	jira_put(b, TMPL_JIRA, json_get(s, "name"));
+	tmpl_put_value(json_get(s, "name"), TMPL_JIRA, b);
 	buf_addc(b, '\n');
 	jira_row(b, "Search", json_get(s, "id"));
 	jira_row(b, "Priority", json_get(s, "priority"));
@@ -245,7 +225,7 @@ jira_description(const struct delivery *d, struct buf *b)
 		a = alerts != NULL && alerts->j_type == JSON_ARRAY ?
 		    json_at(alerts, k) : json_get(p, "alert");
 		buf_adds(b, "\nh4. Alert ");
-		jira_put(b, TMPL_JIRA, json_get(a, "id"));
+		tmpl_put_value(json_get(a, "id"), TMPL_JIRA, b);
 		buf_addc(b, '\n');
 		jira_row(b, "State", json_get(a, "state"));
 		jira_row(b, "Assignee", json_get(a, "assignee"));

@@ -317,6 +317,38 @@ tmpl_value(struct tmpl_out *o, const struct json *v)
 	}
 }
 
+/* Start an output into out. */
+static void
+tmpl_out_init(struct tmpl_out *o, struct buf *out, enum tmpl_escape esc)
+{
+	o->o_buf = out;
+	o->o_start = out->b_len;
+	o->o_esc = esc;
+	o->o_full = 0;
+}
+
+/* Append one value as a tag renders it. */
+void
+tmpl_put_value(const struct json *v, enum tmpl_escape esc, struct buf *out)
+{
+	struct tmpl_out	 o;
+
+	if (v == NULL)
+		return;
+	tmpl_out_init(&o, out, esc);
+	tmpl_value(&o, v);
+}
+
+/* Append a string escaped for esc. */
+void
+tmpl_put_str(const char *s, size_t n, enum tmpl_escape esc, struct buf *out)
+{
+	struct tmpl_out	 o;
+
+	tmpl_out_init(&o, out, esc);
+	tmpl_escape(&o, s, n, 0);
+}
+
 /* Render tmpl over the payload into out (appended). */
 void
 tmpl_render(const char *tmpl, const struct json *payload,
@@ -329,10 +361,7 @@ tmpl_render(const char *tmpl, const struct json *payload,
 
 	if (tmpl == NULL)
 		return;
-	o.o_buf = out;
-	o.o_start = out->b_len;
-	o.o_esc = esc;
-	o.o_full = 0;
+	tmpl_out_init(&o, out, esc);
 	p = tmpl;
 	end = tmpl + strlen(tmpl);
 	/* memmem over what is left: strstr would measure it every time. */

@@ -26,5 +26,11 @@ enum tmpl_escape {
 /* Render tmpl over the payload into out (appended). */
 void	tmpl_render(const char *, const struct json *, enum tmpl_escape,
 	    struct buf *);
+/*
+ * Append one value as a {{tag}} renders it, escaped for esc (nothing for
+ * NULL); and a string of n bytes, escaped for esc.
+ */
+void	tmpl_put_value(const struct json *, enum tmpl_escape, struct buf *);
+void	tmpl_put_str(const char *, size_t, enum tmpl_escape, struct buf *);
 
 #endif

@@ -8,71 +8,23 @@ use strict;
 use warnings;
 use Test::More;
 use JSON::PP;
-use File::Temp qw(tempdir);
-use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(time sleep);
 use Test411;
 use TestRedis;
 use TestReceiver;
+use TestPyHelper qw(wait_for slurp_json);
 
 my $bin = Test411::binary();
 plan skip_all => "no 411d at $bin" unless -x $bin;
 plan skip_all => 'no 411-notify' unless -x TestNotify::binary();
 plan skip_all => 'no redis-server' unless TestRedis->available;
 plan skip_all => 'no aiosmtpd for /usr/bin/python3'
-    unless system('/usr/bin/python3 -c "import aiosmtpd" 2>/dev/null') == 0;
+    unless TestPyHelper::have_aiosmtpd();
 
 my $J = JSON::PP->new->canonical;
-my $srcdir = Test411::srcdir();
-my @kids;
-END { local $?; kill "TERM", @kids if @kids; waitpid($_, 0) for @kids }
-
-# Start a python helper in its own directory; returns (dir, port).
-sub helper {
-	my ($script, @args) = @_;
-	my $dir = tempdir('411-mailjira-XXXXXX', TMPDIR => 1,
-	    CLEANUP => !$ENV{T_KEEP});
-	my $pid = fork();
-	die "fork: $!" unless defined $pid;
-	if ($pid == 0) {
-		open(STDOUT, '>', "$dir/out.log");
-		open(STDERR, '>&', \*STDOUT);
-		{ exec('/usr/bin/python3', "$srcdir/t/lib/$script", $dir, @args) };
-		POSIX::_exit(127);
-	}
-	push @kids, $pid;
-	my $deadline = time + 20;
-	until (-s "$dir/port") {
-		BAIL_OUT("$script did not start") if time > $deadline ||
-		    waitpid($pid, WNOHANG) == $pid;
-		sleep(0.05);
-	}
-	open(my $fh, '<', "$dir/port") or die;
-	chomp(my $port = <$fh>);
-	return ($dir, $port);
-}
-
-sub wait_for {
-	my ($cond, $timeout) = @_;
-	my $deadline = time + ($timeout || 30);
-	while (time < $deadline) {
-		my $v = $cond->();
-		return $v if $v;
-		sleep(0.1);
-	}
-	return undef;
-}
-
-sub slurp_json {
-	my ($f) = @_;
-	open(my $fh, '<', $f) or return undef;
-	local $/;
-	my $t = <$fh>;
-	return eval { $J->decode($t) };
-}
-
-my ($mdir, $mport) = helper('smtp_sink.py');
-my ($jdir, $jport) = helper('jira_fake.py', 'SEC', 'basic:bot:tok');
+my ($mdir, $mport) = TestPyHelper::start('smtp_sink.py');
+my ($jdir, $jport) = TestPyHelper::start('jira_fake.py', 'SEC',
+    'basic:bot:tok');
 
 my $redis = TestRedis->new;
 my $d = Test411->new(redis => $redis,
