@@ -27,6 +27,7 @@ buf_reserve(struct buf *b, size_t n)
 	}
 	b->b_data = xrealloc(b->b_data, want);
 	b->b_size = want;
+	b->b_data[b->b_len] = '\0';	/* keep the invariant of buf.h */
 }
 
 /* Append n bytes. */

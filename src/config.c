@@ -63,6 +63,9 @@
 #define K_411D		0x1
 #define K_NOTIFY	0x2
 #define K_BOTH		(K_411D | K_NOTIFY)
+#define K_MANY		0x4		/* may be given more than once */
+
+#define CONFIG_ECHO_MAX	64		/* bytes of a bad word echoed */
 
 struct config_parser {
 	const char		*p_name;	/* file name for messages */
@@ -71,6 +74,8 @@ struct config_parser {
 	int			 p_line;
 	int			 p_nerr;
 	int			*p_key_lines;	/* line of c_keys[i] */
+	int			*p_seen;	/* line each directive was
+						   last given on, or 0 */
 };
 
 struct config_directive {
@@ -105,6 +110,7 @@ static void	config_line(struct config_parser *, const char *, size_t);
 static int	config_split(struct config_parser *, const char *, size_t,
 		    char ***, int *);
 static void	config_setstr(char **, const char *);
+static char	*config_echo(const char *);
 static int	config_hostport(struct config_parser *, const char *,
 		    const char *, int, char **, int *);
 static int	config_int(struct config_parser *, const char *,
@@ -140,6 +146,12 @@ static void	set_failure_every(struct config_parser *, int, char **);
 static void	set_shutdown_grace(struct config_parser *, int, char **);
 static void	set_api_max_body(struct config_parser *, int, char **);
 static void	set_api_timeout(struct config_parser *, int, char **);
+static void	set_api_request_timeout(struct config_parser *, int,
+		    char **);
+static void	set_api_max_connections(struct config_parser *, int,
+		    char **);
+static void	set_trust_dir(struct config_parser *, int, char **);
+static void	set_script_user(struct config_parser *, int, char **);
 static void	set_base_url(struct config_parser *, int, char **);
 static void	set_instance(struct config_parser *, int, char **);
 static void	set_list(struct config_parser *, int, char **);
@@ -155,10 +167,10 @@ static const struct config_directive config_directives[] = {
 	{ "redis",		1, 3,  K_BOTH,	 set_redis },
 	{ "redis_password",	1, 1,  K_BOTH,	 set_redis_password },
 	{ "redis_prefix",	1, 1,  K_BOTH,	 set_redis_prefix },
-	{ "source",		3, -1, K_411D,	 set_source },
-	{ "target",		2, -1, K_BOTH,	 set_target },
+	{ "source",		3, -1, K_411D | K_MANY,	 set_source },
+	{ "target",		2, -1, K_BOTH | K_MANY,	 set_target },
 	{ "searches_dir",	1, 1,  K_411D,	 set_searches_dir },
-	{ "api_key",		3, 3,  K_411D,	 set_api_key },
+	{ "api_key",		3, 3,  K_411D | K_MANY,	 set_api_key },
 	{ "max_runs",		1, 1,  K_411D,	 set_max_runs },
 	{ "max_alerts",		1, 1,  K_411D,	 set_max_alerts },
 	{ "catch_up",		1, 1,  K_411D,	 set_catch_up },
@@ -167,12 +179,18 @@ static const struct config_directive config_directives[] = {
 	{ "shutdown_grace",	1, 1,  K_BOTH,	 set_shutdown_grace },
 	{ "api_max_body",	1, 1,  K_411D,	 set_api_max_body },
 	{ "api_timeout",	1, 1,  K_411D,	 set_api_timeout },
+	{ "api_request_timeout", 1, 1, K_411D,	 set_api_request_timeout },
+	{ "api_max_connections", 1, 1, K_411D,	 set_api_max_connections },
+	{ "script_dir",		1, 1,  K_411D,	 set_trust_dir },
+	{ "script_user",	1, 1,  K_411D,	 set_script_user },
+	{ "maps_dir",		1, 1,  K_411D,	 set_trust_dir },
+	{ "certs_dir",		1, 1,  K_411D,	 set_trust_dir },
 	{ "base_url",		1, 1,  K_411D,	 set_base_url },
 	{ "instance",		1, 1,  K_BOTH,	 set_instance },
-	{ "list",		3, 5,  K_411D,	 set_list },
-	{ "resolver",		1, 16, K_411D,	 set_resolver },
-	{ "trusted_proxy",	2, 2,  K_411D,	 set_trusted_proxy },
-	{ "weekly_summary",	1, 1,  K_411D,	 set_weekly_summary },
+	{ "list",		3, 5,  K_411D | K_MANY,	 set_list },
+	{ "resolver",		1, 16, K_411D | K_MANY, set_resolver },
+	{ "trusted_proxy",	2, 2,  K_411D | K_MANY,	 set_trusted_proxy },
+	{ "weekly_summary",	1, 1,  K_411D | K_MANY,	 set_weekly_summary },
 	{ "retries",		1, 1,  K_NOTIFY, set_notify_int },
 	{ "concurrency",	1, 1,  K_NOTIFY, set_notify_int },
 	{ "retry_min",		1, 1,  K_NOTIFY, set_notify_ms },
@@ -259,6 +277,12 @@ config_defaults(struct config *c)
 	c->c_shutdown_grace = CONFIG_SHUTDOWN_GRACE;
 	c->c_api_max_body = CONFIG_API_MAX_BODY;
 	c->c_api_timeout = CONFIG_API_TIMEOUT;
+	c->c_api_request_timeout = CONFIG_API_REQUEST_TIMEOUT;
+	c->c_api_max_connections = CONFIG_API_MAX_CONNECTIONS;
+	c->c_script_dir = NULL;
+	c->c_script_user = xstrdup(CONFIG_SCRIPT_USER);
+	c->c_maps_dir = NULL;
+	c->c_certs_dir = NULL;
 	c->c_base_url = NULL;
 	c->c_instance = NULL;
 	c->c_notify_retries = CONFIG_NOTIFY_RETRIES;
@@ -274,6 +298,31 @@ config_setstr(char **field, const char *s)
 {
 	free(*field);
 	*field = s != NULL ? xstrdup(s) : NULL;
+}
+
+/*
+ * A word of the file made fit to echo in a message: at most
+ * CONFIG_ECHO_MAX bytes, control bytes as \xHH, "..." when cut.
+ * Returns a new string.
+ */
+static char *
+config_echo(const char *s)
+{
+	struct buf	 b = BUF_INIT;
+	size_t		 i;
+
+	buf_reserve(&b, 0);
+	for (i = 0; s[i] != '\0' && i < CONFIG_ECHO_MAX; i++) {
+		unsigned char	 ch = (unsigned char)s[i];
+
+		if (ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\')
+			buf_printf(&b, "\\x%02x", ch);
+		else
+			buf_addc(&b, (char)ch);
+	}
+	if (s[i] != '\0')
+		buf_adds(&b, "...");
+	return (buf_steal(&b, NULL));
 }
 
 /*
@@ -354,8 +403,14 @@ config_line(struct config_parser *p, const char *s, size_t n)
 			break;
 		}
 	}
-	if (d == NULL)
-		config_err(p, "unknown directive \"%s\"", argv[0]);
+	if (d == NULL) {
+		char	*echo = config_echo(argv[0]);
+
+		config_err(p, "unknown directive \"%s\"", echo);
+		free(echo);
+	} else if (!(d->d_kinds & K_MANY) && p->p_seen[j] != 0)
+		config_err(p, "%s: given again (first at line %d); it may "
+		    "appear once", argv[0], p->p_seen[j]);
 	else if (!(d->d_kinds & (p->p_cfg->c_kind == CONFIG_NOTIFY ?
 	    K_NOTIFY : K_411D)))
 		config_err(p, "%s: not a directive of %s", argv[0],
@@ -367,6 +422,8 @@ config_line(struct config_parser *p, const char *s, size_t n)
 		config_err(p, "%s: too many arguments", argv[0]);
 	else
 		d->d_set(p, argc, argv);
+	if (d != NULL && p->p_seen[j] == 0)
+		p->p_seen[j] = p->p_line;
 	for (i = 0; i < argc; i++)
 		free(argv[i]);
 	free(argv);
@@ -1037,6 +1094,66 @@ set_api_timeout(struct config_parser *p, int argc, char **argv)
 	    &p->p_cfg->c_api_timeout);
 }
 
+/* api_request_timeout DURATION: headers and body of one request */
+static void
+set_api_request_timeout(struct config_parser *p, int argc, char **argv)
+{
+	(void)argc;
+	(void)config_duration(p, argv[0], argv[1], 1,
+	    &p->p_cfg->c_api_request_timeout);
+}
+
+/* api_max_connections N */
+static void
+set_api_max_connections(struct config_parser *p, int argc, char **argv)
+{
+	(void)argc;
+	(void)config_int(p, argv[0], argv[1], 1,
+	    &p->p_cfg->c_api_max_connections);
+}
+
+/*
+ * script_dir DIR, maps_dir DIR, certs_dir DIR: an absolute directory
+ * whose entries searches may name.  Whether it exists is checked when it
+ * is used, so that -n works on another machine.
+ */
+static void
+set_trust_dir(struct config_parser *p, int argc, char **argv)
+{
+	struct config	*c = p->p_cfg;
+	char		**field;
+	size_t		 n;
+
+	(void)argc;
+	if (strcmp(argv[0], "script_dir") == 0)
+		field = &c->c_script_dir;
+	else if (strcmp(argv[0], "maps_dir") == 0)
+		field = &c->c_maps_dir;
+	else
+		field = &c->c_certs_dir;
+	if (argv[1][0] != '/') {
+		config_err(p, "%s: \"%s\" is not an absolute path", argv[0],
+		    argv[1]);
+		return;
+	}
+	config_setstr(field, argv[1]);
+	n = strlen(*field);
+	while (n > 1 && (*field)[n - 1] == '/')
+		(*field)[--n] = '\0';
+}
+
+/* script_user USER: whom script filters run as when 411d is root */
+static void
+set_script_user(struct config_parser *p, int argc, char **argv)
+{
+	(void)argc;
+	if (argv[1][0] == '\0') {
+		config_err(p, "script_user: empty name");
+		return;
+	}
+	config_setstr(&p->p_cfg->c_script_user, argv[1]);
+}
+
 /* base_url URL */
 static void
 set_base_url(struct config_parser *p, int argc, char **argv)
@@ -1332,6 +1449,7 @@ config_parse(const char *name, const char *text, size_t len,
 	p.p_name = name;
 	p.p_cfg = c;
 	p.p_errs = errs;
+	p.p_seen = xcalloc(NITEMS(config_directives), sizeof *p.p_seen);
 	s = text;
 	end = text + len;
 	while (s < end && p.p_nerr < CONFIG_MAX_ERRORS) {
@@ -1342,6 +1460,7 @@ config_parse(const char *name, const char *text, size_t len,
 		s = nl + 1;
 	}
 	free(p.p_key_lines);
+	free(p.p_seen);
 	/* weekly_summary names a target that may come later. */
 	for (i = 0; i < c->c_nweekly && p.p_nerr < CONFIG_MAX_ERRORS; i++) {
 		ct = config_target(c, c->c_weekly[i]);
@@ -1466,6 +1585,10 @@ config_free(struct config *c)
 	free(c->c_searches_dir);
 	free(c->c_base_url);
 	free(c->c_instance);
+	free(c->c_script_dir);
+	free(c->c_script_user);
+	free(c->c_maps_dir);
+	free(c->c_certs_dir);
 	config_free_resolvers(c);
 	for (i = 0; i < c->c_nweekly; i++)
 		free(c->c_weekly[i]);

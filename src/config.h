@@ -30,6 +30,9 @@
 #define CONFIG_SRC_DATE_FIELD	"@timestamp"
 #define CONFIG_API_MAX_BODY	(1024 * 1024)
 #define CONFIG_API_TIMEOUT	30		/* idle seconds */
+#define CONFIG_API_REQUEST_TIMEOUT 60		/* seconds for a whole request */
+#define CONFIG_API_MAX_CONNECTIONS 512		/* open API connections */
+#define CONFIG_SCRIPT_USER	"nobody"	/* when 411d runs as root */
 #define CONFIG_SHUTDOWN_GRACE	10		/* seconds */
 #define CONFIG_LIST_REFRESH	3600		/* seconds */
 /* 411-notify workers (times in ms) */
@@ -154,6 +157,14 @@ struct config {
 	int64_t			 c_shutdown_grace;	/* seconds */
 	size_t			 c_api_max_body;
 	int64_t			 c_api_timeout;		/* seconds */
+	int64_t			 c_api_request_timeout;	/* seconds, whole
+							   request */
+	int			 c_api_max_connections;
+	/* what editors may choose among (trust rule): NULL = nothing */
+	char			*c_script_dir;		/* script filters */
+	char			*c_script_user;		/* when run as root */
+	char			*c_maps_dir;		/* enrich map files */
+	char			*c_certs_dir;		/* CA/cert/key files */
 	char			*c_base_url;		/* for links, or NULL */
 	char			*c_instance;		/* producer name, or NULL */
 	/* DNS for filters: "ADDR[:PORT]" each; none: /etc/resolv.conf */

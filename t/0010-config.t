@@ -79,4 +79,33 @@ $out = `$bin -d -c $f 2>&1`;
 isnt($? >> 8, 0, '411d will not start on a bad config');
 like($out, qr/^\Q$f\E:1: /m, '... and says where');
 
+# An empty quoted word: named as "", never stale bytes (ASAN found a read
+# past the word here); the same parser serves 411-notify.
+($rc, $out, $f) = check(qq{"" x\n});
+is($rc, 1, 'a line `"" x` is refused');
+like($out, qr/^\Q$f\E:1: unknown directive ""\n/m, '... naming the empty word');
+my $notify = ($ENV{T_BUILDDIR} // '.') . '/src/411-notify';
+SKIP: {
+	skip 'no 411-notify', 2 unless -x $notify;
+	$out = `$notify -n -c $f 2>&1`;
+	is($? >> 8, 1, '411-notify refuses it too');
+	like($out, qr/^\Q$f\E:1: unknown directive ""\n/m, '... in the same words');
+}
+
+# One-off directives may not repeat: the second is refused, naming both lines.
+for my $d ('listen 127.0.0.1:0', "datadir $dir/data", "redis unix:$dir/r.sock",
+    'redis_prefix "x:"', 'max_runs 5') {
+	my ($name) = split / /, $d;
+	($rc, $out, $f) = check("$d\n# again\n$d\n");
+	is($rc, 1, "$name given twice is refused");
+	like($out, qr/^\Q$f\E:3: \Q$name\E: given again \(first at line 1\)/m,
+	    '... naming both lines');
+}
+
+# A 5 KB unknown directive is echoed cut to 64 bytes.
+($rc, $out, $f) = check(('Z' x 5000) . " 1\n");
+is($rc, 1, 'a 5 KB unknown directive is refused');
+cmp_ok(length($out), '<', 400, '... with a short message') or diag length $out;
+like($out, qr/unknown directive "Z{64}\.\.\."/, '... cut to 64 bytes');
+
 done_testing;

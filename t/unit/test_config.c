@@ -254,13 +254,15 @@ test_values(void)
 		skip(7, "refused");
 	config_free(c);
 
-	/* A value given twice: the last one counts. */
+	/* A one-off value given twice is refused, both times named. */
 	c = parse("max_runs 5\nmax_runs 6\nredis 127.0.0.1:6379\n"
 	    "redis unix:/x\n", &errs);
-	ok(c != NULL && c->c_max_runs == 6, "the last max_runs counts");
-	ok(c != NULL && c->c_redis_host == NULL &&
-	    strcmp(c->c_redis_unix, "/x") == 0, "the last redis counts");
+	ok(c == NULL && errs.ce_n == 2, "max_runs and redis twice: refused");
+	ok(errs.ce_n == 2 && strstr(errs.ce_lines[1],
+	    "t.conf:4: redis: given again (first at line 3)") != NULL,
+	    "the second redis named with both lines");
 	config_free(c);
+	config_errors_free(&errs);
 
 	c = parse("source a elasticsearch http://x\n"
 	    "source b opensearch http://y insecure off\n", &errs);
@@ -664,10 +666,94 @@ test_trusted_proxy(void)
 	config_errors_free(&errs);
 }
 
+/* Issue 11: reading past a word, one-off directives, echo, trust dirs. */
+static void
+test_hardening(void)
+{
+	struct config_errors	 errs;
+	struct config		*c;
+	char			*junk, *want, *got;
+	size_t			 i;
+
+	/* an empty quoted word first: the word is "" (ASAN found a read
+	   past an unterminated buffer here) */
+	error_is("\"\" x\n", "t.conf:1: unknown directive \"\"",
+	    "an empty quoted directive is named, not stale bytes");
+	error_is("listen \"\"\n",
+	    "t.conf:1: listen: bad address \"\" (want HOST:PORT)",
+	    "an empty quoted argument");
+	/* a one-off directive given twice */
+	error_is("listen 127.0.0.1:1\nlisten 127.0.0.1:2\n",
+	    "t.conf:2: listen: given again (first at line 1); it may appear "
+	    "once", "a second listen is refused");
+	error_is("datadir /a\n#\ndatadir /b\n",
+	    "t.conf:3: datadir: given again (first at line 1); it may "
+	    "appear once", "a second datadir is refused");
+	error_is("redis_prefix a:\nredis_prefix b:\n",
+	    "t.conf:2: redis_prefix: given again (first at line 1); it may "
+	    "appear once", "a second redis_prefix is refused");
+	error_is("max_runs 1\nmax_runs 2\n",
+	    "t.conf:2: max_runs: given again (first at line 1); it may "
+	    "appear once", "a second max_runs is refused");
+	error_is("redis 127.0.0.1:1\nredis 127.0.0.1:2\n",
+	    "t.conf:2: redis: given again (first at line 1); it may "
+	    "appear once", "a second redis is refused");
+	c = parse("api_key a admin 0123456789abcdef\n"
+	    "api_key b viewer 0123456789abcdeg\n"
+	    "target x webhook\ntarget y webhook\n", &errs);
+	ok(c != NULL, "api_key and target may repeat");
+	config_free(c);
+	config_errors_free(&errs);
+	/* an unknown directive's echo is cut and control bytes shown */
+	junk = xmalloc(5001);
+	for (i = 0; i < 5000; i++)
+		junk[i] = 'A' + (i % 26);
+	junk[5000] = '\0';
+	want = xprintf("t.conf:1: unknown directive \"%.64s...\"", junk);
+	got = xprintf("%s x\n", junk);
+	error_is(got, want, "a 5 KB unknown directive is cut to 64 bytes");
+	free(junk);
+	free(want);
+	free(got);
+	error_is("a\x01\x1b[2J\"q\" 1\n",
+	    "t.conf:1: unknown directive \"a\\x01\\x1b[2Jq\"",
+	    "control bytes in an unknown directive are escaped");
+	/* trust directories */
+	c = parse("script_dir /usr/lib/411/scripts/\nmaps_dir /etc/411/maps\n"
+	    "certs_dir /etc/411/certs\nscript_user daemon\n"
+	    "api_max_connections 100\napi_request_timeout 20s\n", &errs);
+	ok(c != NULL, "trust directories parse");
+	if (c != NULL) {
+		is_string("/usr/lib/411/scripts", c->c_script_dir,
+		    "script_dir, trailing slash dropped");
+		is_string("/etc/411/maps", c->c_maps_dir, "maps_dir");
+		is_string("/etc/411/certs", c->c_certs_dir, "certs_dir");
+		is_string("daemon", c->c_script_user, "script_user");
+		is_int(100, c->c_api_max_connections, "api_max_connections");
+		is_int(20, c->c_api_request_timeout, "api_request_timeout");
+	}
+	config_free(c);
+	config_errors_free(&errs);
+	c = parse("", &errs);
+	ok(c != NULL && c->c_script_dir == NULL && c->c_maps_dir == NULL &&
+	    c->c_certs_dir == NULL, "no trust directory by default");
+	if (c != NULL) {
+		is_string(CONFIG_SCRIPT_USER, c->c_script_user,
+		    "default script_user");
+		is_int(CONFIG_API_MAX_CONNECTIONS, c->c_api_max_connections,
+		    "default api_max_connections");
+	}
+	config_free(c);
+	config_errors_free(&errs);
+	error_is("script_dir scripts\n",
+	    "t.conf:1: script_dir: \"scripts\" is not an absolute path",
+	    "a relative script_dir is refused");
+}
+
 int
 main(void)
 {
-	plan(180 + 19);
+	plan(180 + 19 + 21);
 	test_defaults();
 	test_every_directive();
 	test_values();
@@ -678,5 +764,6 @@ main(void)
 	test_load();
 	test_names();
 	test_trusted_proxy();
+	test_hardening();
 	return (test_done());
 }
