@@ -847,8 +847,9 @@ delivery_finish(struct delivery *d)
 	char		 attempts[16];
 	int		 argc = 0;
 
-	if (d->d_result == DELIVERY_OK) {
-		if (delivery_report(d, "delivered", -1) == -1) {
+	if (d->d_result == DELIVERY_OK || d->d_result == DELIVERY_SKIPPED) {
+		if (delivery_report(d, d->d_result == DELIVERY_OK ?
+		    "delivered" : "skipped", -1) == -1) {
 			if (n->n_stopping)
 				delivery_free(d);
 			else
@@ -955,7 +956,11 @@ delivery_done(struct delivery *d, enum delivery_result res, const char *ref,
 		notify_timer(d->d_timer, ms);
 		return;
 	}
-	if (res == DELIVERY_OK)
+	if (res == DELIVERY_SKIPPED)
+		log_info("notify: %s: %s (%s) to %s skipped: %s", n->n_type,
+		    d->d_eid, d->d_etype, d->d_target->ct_name,
+		    err != NULL ? err : "not for this target");
+	else if (res == DELIVERY_OK)
 		log_debug("notify: %s: %s delivered to %s%s%s", n->n_type,
 		    d->d_eid, d->d_target->ct_name, ref != NULL ? " as " : "",
 		    ref != NULL ? ref : "");

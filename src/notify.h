@@ -26,7 +26,9 @@ struct json;
 enum delivery_result {
 	DELIVERY_OK,		/* delivered */
 	DELIVERY_RETRY,		/* try again later (5xx, 429, network) */
-	DELIVERY_FAILED		/* never will work (4xx, bad payload) */
+	DELIVERY_FAILED,	/* never will work (4xx, bad payload) */
+	DELIVERY_SKIPPED	/* not for this target (the error says why):
+				   reported as "skipped", acknowledged */
 };
 
 /* What a request came back with. */

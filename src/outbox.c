@@ -194,6 +194,8 @@ outbox_gen_head(struct outbox *ob, yajl_gen g, const char *eid,
 	yajl_gen_map_open(g);
 	jgen_kstr(g, "instance", ob->o_instance);
 	jgen_kstr(g, "version", PACKAGE_VERSION);
+	/* base_url: Alertmanager-format webhooks send it as externalURL. */
+	jgen_kstr(g, "base_url", ob->o_base_url);
 	yajl_gen_map_close(g);
 	if (s == NULL)
 		return;		/* the weekly summary: about every search */
@@ -253,6 +255,14 @@ outbox_digested(const struct search_target *st)
 	    strcmp(st->st_type, "email") == 0);
 }
 
+/* True when a target gets alert.resolved jobs. */
+static int
+outbox_resolves(const struct search_target *st)
+{
+	return (strcmp(st->st_type, "pagerduty") == 0 ||
+	    strcmp(st->st_type, "webhook") == 0);
+}
+
 /* Record an alert event and its delivery jobs. */
 int
 outbox_alert_event(struct outbox *ob, struct store_txn *txn,
@@ -295,14 +305,16 @@ outbox_alert_event(struct outbox *ob, struct store_txn *txn,
 		goto done;
 	/*
 	 * One delivery job per target, for new alerts; for resolved ones
-	 * to the targets that close what they opened (pagerduty).
+	 * to the targets that close what they opened: pagerduty, and
+	 * webhooks (whose worker drops them for a target with
+	 * send_resolved no).
 	 */
 	if (strcmp(type, "alert.created") == 0 ||
 	    strcmp(type, "alert.resolved") == 0) {
 		for (i = 0; i < s->s_ntargets; i++) {
 			st = &s->s_targets[i];
 			if (strcmp(type, "alert.resolved") == 0 &&
-			    strcmp(st->st_type, "pagerduty") != 0)
+			    !outbox_resolves(st))
 				continue;
 			/* Digest targets get it later, with the others. */
 			if (strcmp(type, "alert.created") == 0 &&
@@ -511,16 +523,22 @@ outbox_summary_job(struct outbox *ob, struct store_txn *txn,
 	return (rc);
 }
 
-/* Record a search.failed / search.recovered event. */
+/*
+ * Record a search.failed / search.recovered event, and one delivery job
+ * per target of the search (run.c has throttled them already).  A gap
+ * (windows skipped) goes to the events stream only: it is no state that a
+ * search.recovered would ever close.
+ */
 int
 outbox_search_event(struct outbox *ob, struct store_txn *txn,
     const char *type, const struct search *s,
     const struct outbox_search_error *se)
 {
 	yajl_gen	 g;
-	struct buf	 p = BUF_INIT;
+	struct buf	 p = BUF_INIT, head = BUF_INIT, stream = BUF_INIT;
 	char		 eid[64];
 	uint64_t	 seq;
+	size_t		 i;
 	int		 rc;
 
 	if (outbox_event_id(txn, ob->o_store, eid, sizeof eid, NULL) == -1)
@@ -536,16 +554,33 @@ outbox_search_event(struct outbox *ob, struct store_txn *txn,
 	jgen_ktime(g, "to", se->se_to);
 	yajl_gen_map_close(g);
 	jgen_ktime(g, "since", se->se_since);
+	if (se->se_gap)
+		jgen_kbool(g, "gap", 1);
 	yajl_gen_map_close(g);
-	yajl_gen_map_close(g);
-	jgen_take(g, &p);
+	jgen_take(g, &head);	/* an open object */
 	yajl_gen_free(g);
+	buf_add(&p, head.b_data, head.b_len);
+	buf_addc(&p, '}');
 	if ((seq = store_next_id(txn, "outbox")) == 0)
 		rc = -1;
 	else
 		rc = outbox_put(txn, "events", type, eid, seq, 1, p.b_data,
 		    p.b_len);
+	for (i = 0; rc == 0 && !se->se_gap && i < s->s_ntargets; i++) {
+		buf_reset(&p);
+		buf_add(&p, head.b_data, head.b_len);
+		outbox_add_target(&p, &s->s_targets[i]);
+		buf_addc(&p, '}');
+		buf_reset(&stream);
+		buf_printf(&stream, "notify:%s", s->s_targets[i].st_type);
+		if ((seq = store_next_id(txn, "outbox")) == 0 ||
+		    outbox_put(txn, stream.b_data, type, eid, seq, 0,
+		    p.b_data, p.b_len) == -1)
+			rc = -1;
+	}
 	buf_free(&p);
+	buf_free(&head);
+	buf_free(&stream);
 	return (rc);
 }
 

@@ -45,6 +45,8 @@ struct outbox_search_error {
 	int64_t		 se_from;	/* window, ms */
 	int64_t		 se_to;
 	int64_t		 se_since;	/* failing since, ms */
+	int		 se_gap;	/* windows skipped: to 411:events
+					   only, no delivery jobs */
 };
 
 /* What a digest or weekly summary job says (event type "digest"). */
@@ -67,7 +69,8 @@ void		 outbox_free(struct outbox *);
 /*
  * Inside a write transaction: record an alert event (type is
  * "alert.created", "alert.updated" or "alert.resolved") and, for
- * "alert.created", one delivery job per target of the search.
+ * "alert.created", one delivery job per target of the search (for
+ * "alert.resolved" to its pagerduty and webhook targets).
  * Returns 0 or -1.
  */
 int		 outbox_alert_event(struct outbox *, struct store_txn *,
@@ -98,7 +101,10 @@ int		 outbox_digest_job(struct outbox *, struct store_txn *,
 int		 outbox_summary_job(struct outbox *, struct store_txn *,
 		    const struct search_target *, const struct outbox_digest *,
 		    const char *);
-/* Inside a write transaction: a search.failed / search.recovered event. */
+/*
+ * Inside a write transaction: a search.failed / search.recovered event
+ * and, unless se_gap, one delivery job per target of the search.
+ */
 int		 outbox_search_event(struct outbox *, struct store_txn *,
 		    const char *, const struct search *,
 		    const struct outbox_search_error *);

@@ -816,6 +816,7 @@ run_gap_apply(struct store_txn *txn, void *arg)
 	se.se_from = gp->g_from;
 	se.se_to = gp->g_to;
 	se.se_since = util_now_ms();
+	se.se_gap = 1;
 	if (gp->g_env->re_outbox != NULL && outbox_search_event(
 	    gp->g_env->re_outbox, txn, "search.failed", gp->g_search,
 	    &se) == -1)

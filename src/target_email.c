@@ -517,7 +517,10 @@ email_bodies(const struct delivery *d, struct buf *text, struct buf *html)
 		buf_adds(html, "</body></html>\n");
 		return;
 	}
-	if ((t = delivery_opt(d, "body")) != NULL) {
+	/* The body template is an alert's: a search event has its own. */
+	if ((t = delivery_opt(d, "body")) != NULL &&
+	    strcmp(type, "search.failed") != 0 &&
+	    strcmp(type, "search.recovered") != 0) {
 		tmpl_render(t, p, TMPL_TEXT, text);
 		buf_adds(html, "<pre>");
 		tmpl_render(t, p, TMPL_HTML, html);
@@ -841,14 +844,12 @@ email_deliver(struct delivery *d)
 		else
 			email_digest_subject(delivery_payload(d), &subj);
 		v = NULL;
-	} else if ((v = delivery_opt(d, "subject")) == NULL) {
-		if (strcmp(type, "search.failed") == 0)
-			v = EMAIL_FAILED_SUBJECT;
-		else if (strcmp(type, "search.recovered") == 0)
-			v = EMAIL_RECOVERED_SUBJECT;
-		else
-			v = EMAIL_DEFAULT_SUBJECT;
-	}
+	} else if (strcmp(type, "search.failed") == 0)
+		v = EMAIL_FAILED_SUBJECT;	/* subject is an alert's */
+	else if (strcmp(type, "search.recovered") == 0)
+		v = EMAIL_RECOVERED_SUBJECT;
+	else if ((v = delivery_opt(d, "subject")) == NULL)
+		v = EMAIL_DEFAULT_SUBJECT;
 	if (v != NULL)
 		tmpl_render(v, delivery_payload(d), TMPL_HEADER, &subj);
 	email_subject(&m, subj.b_data == NULL ? "" : subj.b_data);

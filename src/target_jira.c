@@ -5,6 +5,11 @@
  * issue made the first time instead of making a second one.  Watchers are
  * added after the create; a failure there is logged, not a failure of the
  * delivery.
+ *
+ * search.failed files an issue (a search that stops running is work for
+ * someone); search.recovered is skipped, visibly (result "skipped"): 411
+ * does not close or comment issues, and an issue saying that all is well
+ * again would be noise.  Whoever handles the failure's issue closes it.
  */
 #include "autoconf.h"
 
@@ -24,7 +29,6 @@
 
 #define JIRA_DEFAULT_SUMMARY	"[411] {{search.name}} ({{alert.priority}})"
 #define JIRA_FAILED_SUMMARY	"[411] search {{search.name}} failed"
-#define JIRA_RECOVERED_SUMMARY	"[411] search {{search.name}} recovered"
 #define JIRA_MAX_SUMMARY	255	/* characters */
 #define JIRA_MAX_ERROR		400
 
@@ -200,7 +204,8 @@ jira_description(const struct delivery *d, struct buf *b)
 	const char		*t;
 	size_t			 i, k, n;
 
-	if ((t = delivery_opt(d, "description")) != NULL) {
+	if ((t = delivery_opt(d, "description")) != NULL &&
+	    strcmp(delivery_event_type(d), "search.failed") != 0) {
 		tmpl_render(t, p, TMPL_JIRA, b);
 		return;
 	}
@@ -266,14 +271,11 @@ jira_summary(const struct delivery *d)
 	const char	*t, *type = delivery_event_type(d);
 	size_t		 i, chars = 0;
 
-	if ((t = delivery_opt(d, "summary")) == NULL) {
-		if (strcmp(type, "search.failed") == 0)
-			t = JIRA_FAILED_SUMMARY;
-		else if (strcmp(type, "search.recovered") == 0)
-			t = JIRA_RECOVERED_SUMMARY;
-		else
-			t = JIRA_DEFAULT_SUMMARY;
-	}
+	/* The summary template is an alert's: a failure has its own. */
+	if (strcmp(type, "search.failed") == 0)
+		t = JIRA_FAILED_SUMMARY;
+	else if ((t = delivery_opt(d, "summary")) == NULL)
+		t = JIRA_DEFAULT_SUMMARY;
 	tmpl_render(t, delivery_payload(d), TMPL_HEADER, &b);
 	for (i = 0; i < b.b_len; i++) {
 		if (((unsigned char)b.b_data[i] & 0xc0) == 0x80)
@@ -532,6 +534,12 @@ jira_deliver(struct delivery *d)
 	unsigned char	*b64;
 	size_t		 n, i;
 
+	if (strcmp(delivery_event_type(d), "search.recovered") == 0) {
+		delivery_done(d, DELIVERY_SKIPPED, NULL, "jira: "
+		    "search.recovered files no issue (the failure's issue is "
+		    "closed by hand)", NULL);
+		return;
+	}
 	if (jira_validate(NULL, d, err, sizeof err) == -1) {
 		snprintf(e2, sizeof e2, "jira: %s", err);
 		delivery_done(d, DELIVERY_FAILED, NULL, e2, NULL);

@@ -81,16 +81,31 @@ slack_text(const struct json *p)
 	}
 	buf_adds(&b, "]* ");
 	s = notify_str(p, "search.name");
+	if (type != NULL && (strcmp(type, "search.failed") == 0 ||
+	    strcmp(type, "search.recovered") == 0)) {
+		/* The search itself: it fails, or runs again. */
+		buf_adds(&b, strcmp(type, "search.failed") == 0 ?
+		    ":warning: search failed: " : ":white_check_mark: search "
+		    "recovered: ");
+		slack_escape(&b, s != NULL ? s : "(no name)", s != NULL ?
+		    strlen(s) : 9);
+		if (strcmp(type, "search.failed") == 0 &&
+		    (s = notify_str(p, "error.message")) != NULL) {
+			buf_adds(&b, "\nerror: ");
+			slack_escape(&b, s, strlen(s));
+		}
+		if ((s = notify_str(p, "error.since")) != NULL) {
+			buf_adds(&b, "\nfailing since ");
+			slack_escape(&b, s, strlen(s));
+		}
+		return (buf_steal(&b, NULL));
+	}
 	slack_escape(&b, s != NULL ? s : "(no name)", s != NULL ? strlen(s) :
 	    9);
 	if (type != NULL) {
 		buf_adds(&b, " (");
 		slack_escape(&b, type, strlen(type));
 		buf_adds(&b, ")");
-	}
-	if ((s = notify_str(p, "error.message")) != NULL) {
-		buf_adds(&b, "\nerror: ");
-		slack_escape(&b, s, strlen(s));
 	}
 	content = json_get(json_get(p, "alert"), "content");
 	for (i = 0; content != NULL && content->j_type == JSON_OBJECT &&

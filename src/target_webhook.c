@@ -33,7 +33,7 @@
 
 static const char *const webhook_opts[] = {
 	"url", "secret", "batch", "batch_wait", "timeout", "format",
-	"ca_file", NULL
+	"ca_file", "send_resolved", "external_url", NULL
 };
 static const char *const webhook_required[] = { "url", NULL };
 
@@ -68,6 +68,18 @@ webhook_check(const struct config_target *ct, char *msg, size_t len)
 		snprintf(msg, len, "secret: empty");
 		return (-1);
 	}
+	if ((v = config_target_opt(ct, "send_resolved")) != NULL &&
+	    strcmp(v, "yes") != 0 && strcmp(v, "no") != 0) {
+		snprintf(msg, len, "send_resolved: want yes or no, not \"%s\"",
+		    v);
+		return (-1);
+	}
+	if ((v = config_target_opt(ct, "external_url")) != NULL &&
+	    strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
+		snprintf(msg, len, "external_url: want http or https, not "
+		    "\"%s\"", v);
+		return (-1);
+	}
 	return (0);
 }
 
@@ -80,195 +92,284 @@ webhook_label_text(const struct json *v)
 	return (json_to_string(v, NULL));
 }
 
-/* A time member of an alert as RFC 3339, or NULL. */
-static const char *
-webhook_time(const struct json *a, const char *name)
+/* Set a string member of o (when v is not NULL). */
+static void
+webhook_set(struct json *o, const char *k, const char *v)
 {
-	return (json_str(json_get(a, name)));
+	if (v != NULL)
+		json_set(o, k, json_new_str(v, strlen(v)));
 }
 
-/* One alert of an Alertmanager body. */
-static void
-webhook_am_alert(yajl_gen g, const struct json *p, const struct json *a,
-    const char *status)
+/* True for search.failed and search.recovered. */
+static int
+webhook_search_event(const char *type)
 {
-	const struct json	*content, *v;
-	const char		*s, *hash;
+	return (type != NULL && (strcmp(type, "search.failed") == 0 ||
+	    strcmp(type, "search.recovered") == 0));
+}
+
+/*
+ * One alert of an Alertmanager body, worked out before it is written: the
+ * common labels and annotations of a body need all of them.
+ */
+struct am_alert {
+	const char	*aa_status;	/* firing | resolved */
+	struct json	*aa_labels;
+	struct json	*aa_annotations;
+	const char	*aa_starts;	/* RFC 3339 */
+	const char	*aa_ends;
+	const char	*aa_generator;
+	char		 aa_fp[17];
+};
+
+/*
+ * Fill aa for alert a of payload p (a is NULL for a search event: then
+ * one alert stands for the search, labelled four11_event="search.failed"
+ * both when it fails and when it recovers, so that the recovery resolves
+ * the same alert).
+ */
+static void
+webhook_am_alert(struct am_alert *aa, const struct json *p,
+    const struct json *a)
+{
+	const struct json	*content = NULL, *v;
+	const char		*s, *type, *hash;
+	struct buf		 canon = BUF_INIT;
 	char			*t;
 	size_t			 i;
 	int64_t			 id;
 
-	yajl_gen_map_open(g);
-	jgen_kstr(g, "status", status);
-	jgen_str(g, "labels");
-	yajl_gen_map_open(g);
-	jgen_kstr(g, "alertname", (s = notify_str(p, "search.name")) != NULL ?
-	    s : "411");
+	memset(aa, 0, sizeof *aa);
+	type = json_str(json_get(p, "event_type"));
+	aa->aa_status = "firing";
+	if ((type != NULL && (strcmp(type, "alert.resolved") == 0 ||
+	    strcmp(type, "search.recovered") == 0)) || (a != NULL &&
+	    (s = json_str(json_get(a, "state"))) != NULL &&
+	    strcmp(s, "resolved") == 0))
+		aa->aa_status = "resolved";
+
+	aa->aa_labels = json_new(JSON_OBJECT);
+	s = notify_str(p, "search.name");
+	webhook_set(aa->aa_labels, "alertname", s != NULL ? s : "411");
 	if ((v = json_get(json_get(p, "search"), "id")) != NULL &&
 	    json_int(v, &id)) {
 		t = xprintf("%lld", (long long)id);
-		jgen_kstr(g, "search_id", t);
+		webhook_set(aa->aa_labels, "search_id", t);
 		free(t);
 	}
 	if ((s = json_str(json_get(a, "priority"))) != NULL ||
 	    (s = notify_str(p, "search.priority")) != NULL) {
-		jgen_kstr(g, "priority", s);
-		jgen_kstr(g, "severity", s);
+		webhook_set(aa->aa_labels, "priority", s);
+		webhook_set(aa->aa_labels, "severity", s);
 	}
-	if ((s = notify_str(p, "search.category")) != NULL)
-		jgen_kstr(g, "category", s);
-	content = json_get(a, "content");
+	webhook_set(aa->aa_labels, "category",
+	    notify_str(p, "search.category"));
+	if (a == NULL)
+		webhook_set(aa->aa_labels, "four11_event", "search.failed");
+	else
+		content = json_get(a, "content");
 	for (i = 0; content != NULL && content->j_type == JSON_OBJECT &&
 	    i < content->j_u.obj.n; i++) {
 		const char *k = content->j_u.obj.m[i].m_key;
 
-		if (strcmp(k, "alertname") == 0 || strcmp(k, "severity") == 0 ||
-		    strcmp(k, "priority") == 0 || strcmp(k, "search_id") == 0 ||
-		    strcmp(k, "category") == 0)
-			continue;
+		if (json_get(aa->aa_labels, k) != NULL ||
+		    strcmp(k, "four11_event") == 0)
+			continue;	/* 411's own labels win */
 		t = webhook_label_text(content->j_u.obj.m[i].m_val);
-		jgen_kstr(g, k, t);
+		webhook_set(aa->aa_labels, k, t);
 		free(t);
 	}
-	yajl_gen_map_close(g);
-	jgen_str(g, "annotations");
-	yajl_gen_map_open(g);
-	if ((s = notify_str(p, "search.name")) != NULL)
-		jgen_kstr(g, "summary", s);
-	if (content != NULL) {
-		t = json_to_string(content, NULL);
-		jgen_kstr(g, "description", t);
-		free(t);
+
+	aa->aa_annotations = json_new(JSON_OBJECT);
+	if (a == NULL) {
+		if ((s = notify_str(p, "search.name")) != NULL) {
+			t = xprintf("search %s failed", s);
+			webhook_set(aa->aa_annotations, "summary", t);
+			free(t);
+		}
+		webhook_set(aa->aa_annotations, "description",
+		    notify_str(p, "error.message"));
+	} else {
+		webhook_set(aa->aa_annotations, "summary",
+		    notify_str(p, "search.name"));
+		if (content != NULL) {
+			t = json_to_string(content, NULL);
+			webhook_set(aa->aa_annotations, "description", t);
+			free(t);
+		}
 	}
-	if ((s = notify_str(p, "links.alert")) != NULL)
-		jgen_kstr(g, "alert_url", s);
-	if ((s = notify_str(p, "links.source")) != NULL)
-		jgen_kstr(g, "source_url", s);
-	yajl_gen_map_close(g);
-	s = webhook_time(a, "time");
-	jgen_kstr(g, "startsAt", s != NULL ? s : WEBHOOK_ZERO_TIME);
-	s = strcmp(status, "resolved") == 0 ? webhook_time(a, "updated") :
-	    NULL;
-	jgen_kstr(g, "endsAt", s != NULL ? s : WEBHOOK_ZERO_TIME);
-	s = notify_str(p, "links.source");
-	if (s == NULL)
-		s = notify_str(p, "links.alert");
-	jgen_kstr(g, "generatorURL", s != NULL ? s : "");
+	webhook_set(aa->aa_annotations, "alert_url",
+	    notify_str(p, "links.alert"));
+	webhook_set(aa->aa_annotations, "source_url",
+	    notify_str(p, "links.source"));
+
+	if (a == NULL) {
+		if ((aa->aa_starts = notify_str(p, "error.since")) == NULL)
+			aa->aa_starts = notify_str(p, "occurred_at");
+		if (strcmp(aa->aa_status, "resolved") == 0)
+			aa->aa_ends = notify_str(p, "occurred_at");
+	} else {
+		aa->aa_starts = json_str(json_get(a, "time"));
+		if (strcmp(aa->aa_status, "resolved") == 0)
+			aa->aa_ends = json_str(json_get(a, "updated"));
+	}
+	if (aa->aa_starts == NULL)
+		aa->aa_starts = WEBHOOK_ZERO_TIME;
+	if (aa->aa_ends == NULL)
+		aa->aa_ends = WEBHOOK_ZERO_TIME;
+	if ((aa->aa_generator = notify_str(p, "links.source")) == NULL &&
+	    (aa->aa_generator = notify_str(p, "links.alert")) == NULL)
+		aa->aa_generator = "";
+
 	/* Stable: the content hash (16 hex digits, as Alertmanager's). */
 	hash = json_str(json_get(a, "content_hash"));
 	if (hash != NULL && strncmp(hash, "sha256:", 7) == 0 &&
-	    strlen(hash) >= 7 + 16) {
-		t = xstrndup(hash + 7, 16);
-		jgen_kstr(g, "fingerprint", t);
-		free(t);
-	} else {
-		char	 hex[17];
-		uint64_t h;
-
-		t = json_to_string(a, NULL);
-		h = util_hash(t, strlen(t));
-		free(t);
-		snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
-		jgen_kstr(g, "fingerprint", hex);
+	    strlen(hash) >= 7 + 16)
+		snprintf(aa->aa_fp, sizeof aa->aa_fp, "%.16s", hash + 7);
+	else {
+		/* Else the labels', as Alertmanager does it. */
+		json_canonical(aa->aa_labels, &canon);
+		snprintf(aa->aa_fp, sizeof aa->aa_fp, "%016llx",
+		    (unsigned long long)util_hash(canon.b_data, canon.b_len));
+		buf_free(&canon);
 	}
+}
+
+/* Keep in common only the members of o that other has with equal value. */
+static void
+webhook_intersect(struct json *common, const struct json *other)
+{
+	const struct json	*v;
+	const char		*a, *b;
+	size_t			 i;
+
+	for (i = 0; i < common->j_u.obj.n; ) {
+		v = json_get(other, common->j_u.obj.m[i].m_key);
+		a = json_str(common->j_u.obj.m[i].m_val);
+		b = json_str(v);
+		if (a != NULL && b != NULL && strcmp(a, b) == 0) {
+			i++;
+			continue;
+		}
+		(void)json_del(common, common->j_u.obj.m[i].m_key);
+	}
+}
+
+/* Write one worked-out alert. */
+static void
+webhook_am_gen(yajl_gen g, const struct am_alert *aa)
+{
+	yajl_gen_map_open(g);
+	jgen_kstr(g, "status", aa->aa_status);
+	jgen_str(g, "labels");
+	json_gen(g, aa->aa_labels);
+	jgen_str(g, "annotations");
+	json_gen(g, aa->aa_annotations);
+	jgen_kstr(g, "startsAt", aa->aa_starts);
+	jgen_kstr(g, "endsAt", aa->aa_ends);
+	jgen_kstr(g, "generatorURL", aa->aa_generator);
+	jgen_kstr(g, "fingerprint", aa->aa_fp);
 	yajl_gen_map_close(g);
 }
 
-/* The Alertmanager webhook body (version 4) of a payload. */
-char	*webhook_alertmanager_body(const struct json *, const char *,
-	    size_t *);
-static char	*webhook_am_body(const struct json *const *, size_t,
-		    const char *, size_t *);
+/*
+ * The Alertmanager webhook body (version 4) of the payloads of a batch
+ * (or of one), for receiver (the target's name).  A batch holds the
+ * alerts of one search (webhook_deliver gathers them so): the group is
+ * the search, groupLabels {search_id} and groupKey {}:{search_id="ID"}.
+ * commonLabels and commonAnnotations are those every alert has with the
+ * same value; status is firing while any alert fires; externalURL is
+ * external (the target's external_url), else the producer's base_url.
+ */
+char	*webhook_alertmanager_body(const struct json *const *, size_t,
+	    const char *, const char *, size_t *);
 
 char *
-webhook_alertmanager_body(const struct json *p, const char *receiver,
-    size_t *lenp)
+webhook_alertmanager_body(const struct json *const *ps, size_t np,
+    const char *receiver, const char *external, size_t *lenp)
 {
-	return (webhook_am_body(&p, 1, receiver, lenp));
-}
-
-/* The same for the payloads of a batch (the head from the first). */
-static char *
-webhook_am_body(const struct json *const *ps, size_t np,
-    const char *receiver, size_t *lenp)
-{
-	const struct json	*p = ps[0];
-	size_t			 k;
+	struct am_alert		*aas = NULL;
+	size_t			 naa = 0, cap = 0, i, k;
 	yajl_gen		 g;
-	struct buf		 b = BUF_INIT;
-	const struct json	*a, *list;
-	const char		*status, *s, *type;
-	char			*gk;
-	size_t			 i;
-	int64_t			 sid = 0;
+	struct buf		 b = BUF_INIT, gk = BUF_INIT;
+	const struct json	*p, *a, *list;
+	struct json		*common, *commona;
+	const char		*status = "resolved", *sid;
 
-	type = json_str(json_get(p, "event_type"));
-	a = json_get(p, "alert");
-	status = "firing";
-	if ((type != NULL && (strcmp(type, "alert.resolved") == 0 ||
-	    strcmp(type, "search.recovered") == 0)) ||
-	    ((s = json_str(json_get(a, "state"))) != NULL &&
-	    strcmp(s, "resolved") == 0))
-		status = "resolved";
-	(void)json_int(json_get(json_get(p, "search"), "id"), &sid);
-	gk = xprintf("{}:{search_id=\"%lld\"}", (long long)sid);
+	/* Room for every alert, and for one standing for a search. */
+	for (k = 0; k < np; k++)
+		cap += 2 + json_len(json_get(ps[k], "alerts"));
+	aas = xcalloc(cap, sizeof *aas);
+	for (k = 0; k < np; k++) {
+		p = ps[k];
+		a = json_get(p, "alert");
+		list = json_get(p, "alerts");
+		if (a != NULL && a->j_type == JSON_OBJECT)
+			webhook_am_alert(&aas[naa++], p, a);
+		for (i = 0; i < json_len(list); i++)
+			if (json_at(list, i)->j_type == JSON_OBJECT)
+				webhook_am_alert(&aas[naa++], p,
+				    json_at(list, i));
+		if ((a == NULL || a->j_type != JSON_OBJECT) &&
+		    json_len(list) == 0 &&
+		    webhook_search_event(json_str(json_get(p, "event_type"))))
+			webhook_am_alert(&aas[naa++], p, NULL);
+	}
+	for (i = 0; i < naa; i++)
+		if (strcmp(aas[i].aa_status, "firing") == 0)
+			status = "firing";
+	common = json_new(JSON_OBJECT);
+	commona = json_new(JSON_OBJECT);
+	if (naa > 0) {
+		json_free(common);
+		json_free(commona);
+		common = json_dup(aas[0].aa_labels);
+		commona = json_dup(aas[0].aa_annotations);
+		for (i = 1; i < naa; i++) {
+			webhook_intersect(common, aas[i].aa_labels);
+			webhook_intersect(commona, aas[i].aa_annotations);
+		}
+	}
+	if (external == NULL && np > 0)
+		external = notify_str(ps[0], "producer.base_url");
+	sid = json_str(json_get(common, "search_id"));
+	buf_adds(&gk, "{}:{");
+	if (sid != NULL)
+		buf_printf(&gk, "search_id=\"%s\"", sid);
+	buf_addc(&gk, '}');
 
 	g = jgen_new();
 	yajl_gen_map_open(g);
 	jgen_kstr(g, "version", "4");
-	jgen_kstr(g, "groupKey", gk);
+	jgen_kstr(g, "groupKey", gk.b_data);
 	jgen_kint(g, "truncatedAlerts", 0);
 	jgen_kstr(g, "status", status);
 	jgen_kstr(g, "receiver", receiver);
 	jgen_str(g, "groupLabels");
 	yajl_gen_map_open(g);
-	if ((s = notify_str(p, "search.name")) != NULL)
-		jgen_kstr(g, "alertname", s);
+	if (sid != NULL)
+		jgen_kstr(g, "search_id", sid);
 	yajl_gen_map_close(g);
 	jgen_str(g, "commonLabels");
-	yajl_gen_map_open(g);
-	if ((s = notify_str(p, "search.name")) != NULL)
-		jgen_kstr(g, "alertname", s);
-	if ((s = notify_str(p, "search.priority")) != NULL)
-		jgen_kstr(g, "severity", s);
-	yajl_gen_map_close(g);
+	json_gen(g, common);
 	jgen_str(g, "commonAnnotations");
-	yajl_gen_map_open(g);
-	yajl_gen_map_close(g);
-	jgen_kstr(g, "externalURL", (s = notify_str(p, "links.alert")) !=
-	    NULL ? s : "");
+	json_gen(g, commona);
+	jgen_kstr(g, "externalURL", external != NULL ? external : "");
 	jgen_str(g, "alerts");
 	yajl_gen_array_open(g);
-	for (k = 0; k < np; k++) {
-	p = ps[k];
-	a = json_get(p, "alert");
-	if (a != NULL && a->j_type == JSON_OBJECT)
-		webhook_am_alert(g, p, a, status);
-	list = json_get(p, "alerts");
-	for (i = 0; i < json_len(list); i++)
-		if (json_at(list, i)->j_type == JSON_OBJECT)
-			webhook_am_alert(g, p, json_at(list, i), status);
-	if (a == NULL && json_len(list) == 0) {
-		/* A search event: one alert for the search itself. */
-		struct json *fake = json_new(JSON_OBJECT);
-
-		if ((s = notify_str(p, "error.message")) != NULL)
-			json_set(fake, "content", json_new(JSON_OBJECT)),
-			json_set(json_get(fake, "content"), "error",
-			    json_new_str(s, strlen(s)));
-		if ((s = notify_str(p, "occurred_at")) != NULL) {
-			json_set(fake, "time", json_new_str(s, strlen(s)));
-			json_set(fake, "updated", json_new_str(s, strlen(s)));
-		}
-		webhook_am_alert(g, p, fake, status);
-		json_free(fake);
-	}
+	for (i = 0; i < naa; i++) {
+		webhook_am_gen(g, &aas[i]);
+		json_free(aas[i].aa_labels);
+		json_free(aas[i].aa_annotations);
 	}
 	yajl_gen_array_close(g);
 	yajl_gen_map_close(g);
 	jgen_take(g, &b);
 	yajl_gen_free(g);
-	free(gk);
+	json_free(common);
+	json_free(commona);
+	buf_free(&gk);
+	free(aas);
 	return (buf_steal(&b, lenp));
 }
 
@@ -434,8 +535,9 @@ webhook_send(struct wb_item **items, size_t n, int batched)
 	for (k = 0; k < n; k++)
 		ps[k] = delivery_payload(items[k]->i_d);
 	if (am)
-		body = webhook_am_body(ps, n, delivery_target(d)->ct_name,
-		    &len);
+		body = webhook_alertmanager_body(ps, n,
+		    delivery_target(d)->ct_name, delivery_opt(d,
+		    "external_url"), &len);
 	else if (!batched)
 		body = json_to_string(ps[0], &len);
 	else {
@@ -504,10 +606,20 @@ webhook_deliver(struct delivery *d)
 	const struct config_target	*ct = delivery_target(d);
 	struct wb_item			*it, one;
 	struct wb_batch			*b;
-	const char			*v, *errstr;
+	const char			*v, *errstr, *type;
+	struct buf			 key = BUF_INIT;
 	uint64_t			 max = 1;
-	int64_t				 wait = 1000;
+	int64_t				 wait = 1000, sid = 0;
 
+	type = delivery_event_type(d);
+	if ((strcmp(type, "alert.resolved") == 0 ||
+	    strcmp(type, "search.recovered") == 0) &&
+	    (v = delivery_opt(d, "send_resolved")) != NULL &&
+	    strcmp(v, "no") == 0) {
+		delivery_done(d, DELIVERY_SKIPPED, NULL,
+		    "webhook: send_resolved no", NULL);
+		return;
+	}
 	if ((v = delivery_opt(d, "batch")) != NULL &&
 	    util_parse_uint(v, 10000, &max) == -1)
 		max = 1;
@@ -526,14 +638,21 @@ webhook_deliver(struct delivery *d)
 		it->i_d = d;
 		delivery_set_state(d, it, wb_item_free);
 	}
+	/* An Alertmanager body is one group: a batch per search. */
+	buf_adds(&key, ct->ct_name);
+	if ((v = delivery_opt(d, "format")) != NULL &&
+	    strcmp(v, "alertmanager") == 0) {
+		(void)json_int(json_get(json_get(delivery_payload(d),
+		    "search"), "id"), &sid);
+		buf_printf(&key, "\n%lld", (long long)sid);
+	}
 	if (wb_batches == NULL)
 		wb_batches = hmap_new();
-	if ((b = hmap_get(wb_batches, ct->ct_name, strlen(ct->ct_name))) ==
-	    NULL) {
+	if ((b = hmap_get(wb_batches, key.b_data, key.b_len)) == NULL) {
 		struct timeval	 tv;
 
 		b = xcalloc(1, sizeof *b);
-		b->b_name = xstrdup(ct->ct_name);
+		b->b_name = buf_steal(&key, NULL);
 		b->b_max = max;
 		b->b_items = xcalloc(max, sizeof *b->b_items);
 		if ((b->b_timer = evtimer_new(delivery_base(d), wb_timer_cb,
@@ -544,6 +663,7 @@ webhook_deliver(struct delivery *d)
 		evtimer_add(b->b_timer, &tv);
 		hmap_put(wb_batches, b->b_name, strlen(b->b_name), b);
 	}
+	buf_free(&key);
 	it->i_batch = b;
 	b->b_items[b->b_n++] = it;
 	if (b->b_n >= b->b_max)

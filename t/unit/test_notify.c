@@ -17,8 +17,8 @@
 #include "xmalloc.h"
 
 /* The targets' body builders (not in a header). */
-char		*webhook_alertmanager_body(const struct json *, const char *,
-		    size_t *);
+char		*webhook_alertmanager_body(const struct json *const *, size_t,
+		    const char *, const char *, size_t *);
 char		*slack_text(const struct json *);
 char		*pd_body(const struct json *, const char *, const char *,
 		    size_t *);
@@ -36,6 +36,77 @@ static const char payload_text[] =
     "\"alerts\":[{\"id\":13},{\"id\":\"x\"},{\"id\":14}],"
     "\"links\":{\"alert\":\"http://a/#/alerts/12\"},"
     "\"target\":{\"name\":\"t\",\"type\":\"webhook\"}}";
+
+/* Two searches' alerts, for a batch (issue 11, defect 9). */
+static const char batch_a[] =
+    "{\"event_id\":\"b-1\",\"event_type\":\"alert.created\","
+    "\"producer\":{\"instance\":\"p\",\"version\":\"1\","
+    "\"base_url\":\"https://411.example\"},"
+    "\"search\":{\"id\":4,\"name\":\"ssh\",\"priority\":\"high\","
+    "\"category\":\"sec\"},"
+    "\"alert\":{\"id\":21,\"time\":\"2026-11-25T10:00:00Z\","
+    "\"state\":\"new\",\"priority\":\"high\","
+    "\"content\":{\"host\":\"h1\",\"user\":\"root\"}},"
+    "\"links\":{\"alert\":\"https://411.example/#/alerts/21\"}}";
+static const char batch_b[] =
+    "{\"event_id\":\"b-2\",\"event_type\":\"alert.created\","
+    "\"producer\":{\"instance\":\"p\",\"version\":\"1\","
+    "\"base_url\":\"https://411.example\"},"
+    "\"search\":{\"id\":5,\"name\":\"sudo\",\"priority\":\"high\","
+    "\"category\":\"ops\"},"
+    "\"alert\":{\"id\":22,\"time\":\"2026-11-25T10:00:01Z\","
+    "\"state\":\"new\",\"priority\":\"high\","
+    "\"content\":{\"host\":\"h1\",\"user\":\"bob\"}},"
+    "\"links\":{\"alert\":\"https://411.example/#/alerts/22\"}}";
+/* The same search as batch_a, another alert, resolved. */
+static const char batch_c[] =
+    "{\"event_id\":\"b-3\",\"event_type\":\"alert.resolved\","
+    "\"producer\":{\"instance\":\"p\",\"version\":\"1\","
+    "\"base_url\":\"https://411.example\"},"
+    "\"search\":{\"id\":4,\"name\":\"ssh\",\"priority\":\"high\","
+    "\"category\":\"sec\"},"
+    "\"alert\":{\"id\":23,\"time\":\"2026-11-25T09:00:00Z\","
+    "\"updated\":\"2026-11-25T10:02:00Z\",\"state\":\"resolved\","
+    "\"priority\":\"high\",\"content\":{\"host\":\"h2\","
+    "\"user\":\"root\"}},"
+    "\"links\":{\"alert\":\"https://411.example/#/alerts/23\"}}";
+/* search.failed and search.recovered of search 4 (defect 8). */
+static const char sfailed[] =
+    "{\"event_id\":\"s-1\",\"event_type\":\"search.failed\","
+    "\"occurred_at\":\"2026-11-25T10:00:09Z\","
+    "\"producer\":{\"instance\":\"p\",\"version\":\"1\"},"
+    "\"search\":{\"id\":4,\"name\":\"ssh\",\"priority\":\"high\"},"
+    "\"error\":{\"message\":\"HTTP 500: boom\",\"since\":"
+    "\"2026-11-25T10:00:08Z\"}}";
+static const char srecovered[] =
+    "{\"event_id\":\"s-2\",\"event_type\":\"search.recovered\","
+    "\"occurred_at\":\"2026-11-25T10:30:00Z\","
+    "\"producer\":{\"instance\":\"p\",\"version\":\"1\"},"
+    "\"search\":{\"id\":4,\"name\":\"ssh\",\"priority\":\"high\"},"
+    "\"error\":{\"message\":\"the search runs again\",\"since\":"
+    "\"2026-11-25T10:00:08Z\"}}";
+
+/* The Alertmanager body of the payload texts, parsed. */
+static struct json *
+am_of(const char *const *texts, size_t n, const char *external)
+{
+	struct json	*ps[4], *j;
+	char		*s, err[128];
+	size_t		 i, len;
+
+	for (i = 0; i < n; i++)
+		if ((ps[i] = json_parse(texts[i], strlen(texts[i]), err,
+		    sizeof err)) == NULL)
+			bail("payload %zu: %s", i, err);
+	s = webhook_alertmanager_body((const struct json *const *)ps, n,
+	    "am", external, &len);
+	if ((j = json_parse(s, len, err, sizeof err)) == NULL)
+		bail("alertmanager body: %s", err);
+	for (i = 0; i < n; i++)
+		json_free(ps[i]);
+	free(s);
+	return (j);
+}
 
 struct errs {
 	int	 n;
@@ -77,7 +148,7 @@ int
 main(void)
 {
 	struct notify_resp	 nr;
-	struct json		*p, *j;
+	struct json		*p, *p2, *j;
 	struct errs		 e;
 	uint64_t		 ids[8];
 	int64_t			 ms, lo, hi;
@@ -85,7 +156,7 @@ main(void)
 	size_t			 len;
 	int			 i, bad;
 
-	plan(57);
+	plan(106);
 
 	/* back-off: within [d/2, d], doubling, capped */
 	bad = 0;
@@ -180,7 +251,8 @@ main(void)
 	    e.last);
 
 	/* alertmanager */
-	s = webhook_alertmanager_body(p, "am", &len);
+	s = webhook_alertmanager_body((const struct json *const *)&p, 1, "am",
+	    NULL, &len);
 	j = json_parse(s, len, err, sizeof err);
 	ok(j != NULL, "alertmanager body is JSON");
 	is_string(notify_str(j, "version"), "4", "version 4");
@@ -195,8 +267,156 @@ main(void)
 	    "fingerprint"), "0123456789abcdef", "fingerprint");
 	is_string(notify_str(json_at(json_get(j, "alerts"), 0), "endsAt"),
 	    "0001-01-01T00:00:00Z", "endsAt zero while firing");
+	is_string(notify_str(j, "externalURL"), "",
+	    "externalURL: no base_url, no alert link");
 	json_free(j);
 	free(s);
+
+	/* alertmanager: a batch of two searches (issue 11, defect 9) */
+	{
+		const char *const two[] = { batch_a, batch_b };
+		const char *const same[] = { batch_a, batch_c };
+		const char *const sev[] = { sfailed, srecovered };
+		const struct json *cl, *al;
+
+		j = am_of(two, 2, NULL);
+		cl = json_get(j, "commonLabels");
+		is_int(json_len(cl), 3, "two searches: commonLabels are the "
+		    "3 shared labels");
+		is_string(notify_str(cl, "host"), "h1", "... host=h1");
+		is_string(notify_str(cl, "severity"), "high", "... severity");
+		is_string(notify_str(cl, "priority"), "high", "... priority");
+		ok(json_get(cl, "alertname") == NULL &&
+		    json_get(cl, "search_id") == NULL &&
+		    json_get(cl, "user") == NULL, "... not alertname, "
+		    "search_id, user (they differ)");
+		is_int(json_len(json_get(j, "commonAnnotations")), 0,
+		    "... no annotation in common");
+		is_string(notify_str(j, "groupKey"), "{}:{}",
+		    "... groupKey: no common search");
+		is_int(json_len(json_get(j, "groupLabels")), 0,
+		    "... groupLabels empty");
+		is_string(notify_str(j, "externalURL"), "https://411.example",
+		    "externalURL: the producer's base_url");
+		is_int(json_len(json_get(j, "alerts")), 2, "... both alerts");
+		json_free(j);
+		j = am_of(two, 2, "https://console.example/411");
+		is_string(notify_str(j, "externalURL"),
+		    "https://console.example/411",
+		    "externalURL: the target's external_url first");
+		json_free(j);
+
+		j = am_of(same, 2, NULL);
+		cl = json_get(j, "commonLabels");
+		is_string(notify_str(cl, "alertname"), "ssh",
+		    "one search: commonLabels alertname");
+		is_string(notify_str(cl, "search_id"), "4", "... search_id");
+		is_string(notify_str(cl, "user"), "root", "... user");
+		ok(json_get(cl, "host") == NULL, "... not host (h1, h2)");
+		is_string(notify_str(j, "commonAnnotations.summary"), "ssh",
+		    "commonAnnotations: summary");
+		ok(notify_str(j, "commonAnnotations.description") == NULL,
+		    "... not the differing description");
+		is_string(notify_str(j, "groupKey"), "{}:{search_id=\"4\"}",
+		    "groupKey by search");
+		is_string(notify_str(j, "groupLabels.search_id"), "4",
+		    "groupLabels {search_id}");
+		is_int(json_len(json_get(j, "groupLabels")), 1,
+		    "... and nothing else");
+		is_string(notify_str(j, "status"), "firing",
+		    "status firing while one alert fires");
+		al = json_get(j, "alerts");
+		is_string(notify_str(json_at(al, 0), "status"), "firing",
+		    "... the new alert fires");
+		is_string(notify_str(json_at(al, 1), "status"), "resolved",
+		    "... the resolved one is resolved");
+		is_string(notify_str(json_at(al, 1), "endsAt"),
+		    "2026-11-25T10:02:00Z", "... with endsAt");
+		json_free(j);
+		j = am_of(&same[1], 1, NULL);
+		is_string(notify_str(j, "status"), "resolved",
+		    "alert.resolved alone: status resolved");
+		json_free(j);
+
+		/* search.failed and search.recovered (defect 8) */
+		j = am_of(&sev[0], 1, NULL);
+		al = json_at(json_get(j, "alerts"), 0);
+		is_int(json_len(json_get(j, "alerts")), 1,
+		    "search.failed: one alert");
+		is_string(notify_str(j, "status"), "firing", "... firing");
+		is_string(notify_str(al, "labels.alertname"), "ssh",
+		    "... alertname the search");
+		is_string(notify_str(al, "labels.severity"), "high",
+		    "... severity");
+		is_string(notify_str(al, "labels.four11_event"),
+		    "search.failed", "... four11_event=search.failed");
+		is_string(notify_str(al, "annotations.description"),
+		    "HTTP 500: boom", "... the error as description");
+		is_string(notify_str(al, "startsAt"), "2026-11-25T10:00:08Z",
+		    "... startsAt: failing since");
+		is_string(notify_str(al, "endsAt"), "0001-01-01T00:00:00Z",
+		    "... no endsAt");
+		s = xstrdup(notify_str(al, "fingerprint"));
+		json_free(j);
+		j = am_of(&sev[1], 1, NULL);
+		al = json_at(json_get(j, "alerts"), 0);
+		is_string(notify_str(j, "status"), "resolved",
+		    "search.recovered: resolved");
+		is_string(notify_str(al, "labels.four11_event"),
+		    "search.failed", "... the same alert (labels)");
+		is_string(notify_str(al, "fingerprint"), s,
+		    "... the same fingerprint");
+		is_string(notify_str(al, "endsAt"), "2026-11-25T10:30:00Z",
+		    "... endsAt: when it recovered");
+		free(s);
+		json_free(j);
+
+		/* pagerduty and slack on search events */
+		p2 = json_parse(sfailed, strlen(sfailed), err, sizeof err);
+		s = pd_body(p2, "KEY", NULL, &len);
+		j = json_parse(s, len, err, sizeof err);
+		is_string(notify_str(j, "dedup_key"), "411/p/search/4",
+		    "pagerduty search.failed: dedup_key");
+		is_string(notify_str(j, "event_action"), "trigger",
+		    "... trigger");
+		ok(strstr(notify_str(j, "payload.summary") != NULL ?
+		    notify_str(j, "payload.summary") : "", "HTTP 500") !=
+		    NULL, "... the error in the summary");
+		json_free(j);
+		free(s);
+		s = slack_text(p2);
+		ok(strstr(s, "search failed") != NULL &&
+		    strstr(s, "HTTP 500: boom") != NULL,
+		    "slack: search failed, with the error");
+		free(s);
+		json_free(p2);
+		p2 = json_parse(srecovered, strlen(srecovered), err,
+		    sizeof err);
+		s = pd_body(p2, "KEY", NULL, &len);
+		j = json_parse(s, len, err, sizeof err);
+		is_string(notify_str(j, "event_action"), "resolve",
+		    "pagerduty search.recovered: resolve");
+		is_string(notify_str(j, "dedup_key"), "411/p/search/4",
+		    "... the same dedup_key");
+		json_free(j);
+		free(s);
+		s = slack_text(p2);
+		ok(strstr(s, "search recovered") != NULL,
+		    "slack: search recovered");
+		free(s);
+		json_free(p2);
+	}
+
+	/* send_resolved, external_url */
+	is_int(check_conf("target a webhook url http://h/ send_resolved no "
+	    "external_url https://c.example/\n", &e), 0,
+	    "send_resolved and external_url pass");
+	is_int(check_conf("target a webhook url http://h/ send_resolved "
+	    "maybe\n", &e), 1, "send_resolved maybe refused");
+	ok(strstr(e.last, "send_resolved: want yes or no") != NULL, "... %s",
+	    e.last);
+	is_int(check_conf("target a webhook url http://h/ external_url "
+	    "ftp://x/\n", &e), 1, "external_url ftp refused");
 
 	/* slack */
 	s = slack_text(p);

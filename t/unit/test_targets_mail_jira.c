@@ -472,6 +472,24 @@ test_email(void)
 	free(ref);
 	free(err);
 
+	/* issue 11, defect 8: alert templates do not apply to a failure */
+	ct = target("email", "url", url, "from", "alerts@example.test", "to",
+	    "oncall@example.test", "subject", "[411] {{alert.content.host}}",
+	    "body", "Host {{alert.content.host}}", NULL);
+	n = deliver(&target_email_ops, ct, failed_payload, "ev-mail-4b",
+	    "search.failed", 1, &res, &ref, &err, NULL);
+	ok(n == 1 && res == DELIVERY_OK, "email: search.failed with "
+	    "templates delivered");
+	m = read_json(dir, "5.json");
+	is_string(json_str(json_get(m, "subject")),
+	    "[411] search Disk full failed", "email: ... its own subject");
+	s = json_str(json_get(m, "plain"));
+	ok(s != NULL && strstr(s, "connection refused <es>") != NULL,
+	    "email: ... and its own body");
+	json_free(m);
+	free(ref);
+	free(err);
+
 	/* 4: a body template. */
 	ct = target("email", "url", url, "from", "alerts@example.test", "to",
 	    "oncall@example.test", "body",
@@ -480,7 +498,7 @@ test_email(void)
 	deliver(&target_email_ops, ct, p, "ev-mail-5", "alert.created", 1,
 	    &res, &ref, &err, NULL);
 	free(p);
-	m = read_json(dir, "5.json");
+	m = read_json(dir, "6.json");
 	s = json_str(json_get(m, "plain"));
 	ok(s != NULL && strncmp(s, "Host <script>alert(1)</script> user root",
 	    40) == 0, "email: the body template in the text part");
@@ -528,7 +546,7 @@ test_email(void)
 	free(ref);
 	free(err);
 	free(p);
-	p = xprintf("%s/6.json", dir);
+	p = xprintf("%s/7.json", dir);
 	ok(access(p, F_OK) == -1, "email: no mail for the failed ones");
 	free(p);
 }
@@ -789,6 +807,32 @@ test_jira(void)
 	json_free(iss);
 	free(ref);
 	free(err);
+	/* issue 11, defect 8: alert templates do not apply to a failure */
+	ct = target("jira", "url", url, "project", "SEC", "user", "bot",
+	    "token", "s3cret", "summary", "{{alert.content.host}} hit",
+	    "description", "host {{alert.content.host}}", NULL);
+	n = deliver(&target_jira_ops, ct, failed_payload, "ev-jira-7b",
+	    "search.failed", 1, &res, &ref, &err, NULL);
+	iss = read_json(dir, "issues.json");
+	f = json_get(json_at(iss, json_len(iss) - 1), "fields");
+	ok(res == DELIVERY_OK && json_str(json_get(f, "summary")) != NULL &&
+	    strcmp(json_str(json_get(f, "summary")),
+	    "[411] search Disk full failed") == 0,
+	    "jira: a failure's summary, not the alert template");
+	s = json_str(json_get(f, "description"));
+	ok(s != NULL && strstr(s, "connection refused <es>") != NULL,
+	    "jira: ... and its description");
+	json_free(iss);
+	free(ref);
+	free(err);
+	n = deliver(&target_jira_ops, ct, failed_payload, "ev-jira-7c",
+	    "search.recovered", 1, &res, &ref, &err, NULL);
+	ok(n == 0 && res == DELIVERY_SKIPPED, "jira: search.recovered "
+	    "skipped, no request");
+	ok(err != NULL && strstr(err, "search.recovered") != NULL,
+	    "jira: ... saying why (%s)", err != NULL ? err : "");
+	free(ref);
+	free(err);
 	ct = target("jira", "url", "http://127.0.0.1:1", "project", "SEC",
 	    "token", "t", NULL);
 	n = deliver(&target_jira_ops, ct, p, "ev-jira-8", "alert.created", 1,
@@ -813,7 +857,7 @@ main(void)
 {
 	int	 have_smtp;
 
-	plan(111);
+	plan(118);
 	atexit(stop_servers);
 	signal(SIGPIPE, SIG_IGN);
 	test_email_check();
