@@ -3,11 +3,11 @@
  * admin keys only (others get 403, whatever the method).
  *
  *   GET, POST		/api/v1/users		{"name", "role", "email"}
- *   GET, PUT, DELETE	/api/v1/users/NAME
+ *   GET, PUT, PATCH, DELETE /api/v1/users/NAME (PATCH: RFC 7396 merge)
  *   GET, POST		/api/v1/groups		{"name", "members",
  *						 "rotation": {"every",
  *						 "start", "members"}}
- *   GET, PUT, DELETE	/api/v1/groups/NAME
+ *   GET, PUT, PATCH, DELETE /api/v1/groups/NAME
  *   GET, POST		/api/v1/keys		{"name", "role", "user"}
  *   GET, DELETE	/api/v1/keys/NAME
  *
@@ -328,9 +328,12 @@ admin_list(struct api_call *c, int kind)
 	api_send_gen(c->c_api, c->c_req, 200, g);
 }
 
-/* GET one entry. */
-static void
-admin_get(struct api_call *c, int kind, const char *name)
+/*
+ * The stored entry kind/name as a new tree, or NULL after answering (404
+ * or 500).
+ */
+static struct json *
+admin_stored(struct api_call *c, int kind, const char *name)
 {
 	struct store_txn	*txn;
 	struct json		*j = NULL;
@@ -338,12 +341,11 @@ admin_get(struct api_call *c, int kind, const char *name)
 	size_t			 vlen;
 	uint8_t			 key[1 + USERS_NAME_MAX];
 	char			 err[64];
-	yajl_gen		 g;
 	int			 rc;
 
 	if ((txn = store_read(c->c_api->a_env->ae_run->re_store)) == NULL) {
 		api_error(c->c_api, c->c_req, 500, NULL, "the store failed");
-		return;
+		return (NULL);
 	}
 	rc = store_get(txn, STORE_USERS, key, users_store_key(kind, name, key),
 	    &v, &vlen);
@@ -352,13 +354,25 @@ admin_get(struct api_call *c, int kind, const char *name)
 	store_done(txn);
 	if (rc == -1 || (rc == 0 && j == NULL)) {
 		api_error(c->c_api, c->c_req, 500, NULL, "the store failed");
-		return;
+		return (NULL);
 	}
 	if (rc == 1) {
 		api_error(c->c_api, c->c_req, 404, NULL, "no %s \"%s\"",
 		    admin_kind_name(kind), name);
-		return;
+		return (NULL);
 	}
+	return (j);
+}
+
+/* GET one entry. */
+static void
+admin_get(struct api_call *c, int kind, const char *name)
+{
+	struct json		*j;
+	yajl_gen		 g;
+
+	if ((j = admin_stored(c, kind, name)) == NULL)
+		return;
 	g = jgen_new();
 	admin_gen_entry(g, kind, j, util_now_ms());
 	yajl_gen_map_close(g);
@@ -398,6 +412,7 @@ admin_collection(struct api_call *c, const char *rest, int kind)
 {
 	struct users_err	 err;
 	struct json		*body;
+	struct json		*stored;
 	const char		*name = NULL;
 	char			*value;
 	int			 answered, create;
@@ -423,15 +438,26 @@ admin_collection(struct api_call *c, const char *rest, int kind)
 		admin_write(c, kind, name, NULL, 0, NULL);
 		return;
 	case EVHTTP_REQ_PUT:
+	case EVHTTP_REQ_PATCH:
 		goto write;
 	default:
-		api_bad_method(c, "GET, PUT, DELETE");
+		api_bad_method(c, "GET, PUT, PATCH, DELETE");
 		return;
 	}
 write:
 	create = name == NULL;
 	if ((body = api_body(c, 0, &answered)) == NULL)
 		return;
+	if (c->c_method == EVHTTP_REQ_PATCH) {
+		/* a merge patch (RFC 7396) over the stored entry */
+		if ((stored = admin_stored(c, kind, name)) == NULL) {
+			json_free(body);
+			return;
+		}
+		json_merge_patch(&stored, body);
+		json_free(body);
+		body = stored;
+	}
 	if (kind == USERS_USER)
 		value = users_user_make(body, name, create ? util_now_ms() :
 		    admin_created(c, kind, name), &err);

@@ -39,6 +39,7 @@ static int	json_cb_map_key(void *, const unsigned char *, size_t);
 static int	json_cb_end(void *);
 static int	json_cb_start_array(void *);
 static char	*json_clean_string(const char *, size_t, size_t *);
+static void	json_where(char *, size_t, const char *, size_t, size_t);
 
 static const yajl_callbacks json_callbacks = {
 	json_cb_null,
@@ -178,6 +179,31 @@ json_cb_end(void *ctx)
 	return (1);
 }
 
+/*
+ * Append " at line L, column C" to err for byte offset off of text (the
+ * end of the text after a premature end).  Columns count bytes from 1.
+ */
+static void
+json_where(char *err, size_t errlen, const char *text, size_t len,
+    size_t off)
+{
+	size_t	 i, line = 1, col = 1, n;
+
+	if (off > len)
+		off = len;
+	for (i = 0; i < off; i++) {
+		if (text[i] == '\n') {
+			line++;
+			col = 1;
+		} else
+			col++;
+	}
+	n = strlen(err);
+	if (n < errlen)
+		snprintf(err + n, errlen - n, " at line %zu, column %zu", line,
+		    col);
+}
+
 /* Parse exactly one JSON value. */
 struct json *
 json_parse(const char *text, size_t len, char *err, size_t errlen)
@@ -187,13 +213,18 @@ json_parse(const char *text, size_t len, char *err, size_t errlen)
 	yajl_status		 st;
 	unsigned char		*msg;
 	char			*nl;
+	size_t			 off;
 
 	memset(&p, 0, sizeof p);
 	h = yajl_alloc(&json_callbacks, NULL, &p);
 	yajl_config(h, yajl_dont_validate_strings, 1);
 	st = yajl_parse(h, (const unsigned char *)text, len);
-	if (st == yajl_status_ok)
+	/* where it stopped; yajl_complete_parse consumes nothing */
+	off = yajl_get_bytes_consumed(h);
+	if (st == yajl_status_ok) {
 		st = yajl_complete_parse(h);
+		off = len;
+	}
 	if (st != yajl_status_ok) {
 		if (p.p_err != NULL)
 			snprintf(err, errlen, "%s", p.p_err);
@@ -205,6 +236,7 @@ json_parse(const char *text, size_t len, char *err, size_t errlen)
 			if ((nl = strchr(err, '\n')) != NULL)
 				*nl = '\0';
 		}
+		json_where(err, errlen, text, len, off);
 		yajl_free(h);
 		json_free(p.p_root);
 		free(p.p_key);

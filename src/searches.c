@@ -263,6 +263,58 @@ searches_load(struct searches *ss)
 	return (rc == -1 ? -1 : 0);
 }
 
+struct searches_name {
+	const char	*sn_name;
+	uint64_t	 sn_except;
+	struct search	*sn_found;
+};
+
+/* searches_each callback: stop at a search of that name but another id. */
+static int
+searches_name_cb(void *arg, struct search *s)
+{
+	struct searches_name	*sn = arg;
+
+	if (s->s_id != sn->sn_except && strcmp(s->s_name, sn->sn_name) == 0) {
+		sn->sn_found = s;
+		return (1);
+	}
+	return (0);
+}
+
+/*
+ * Names are unique (import and people match searches by name): the live
+ * search other than except that is called name (borrowed), or NULL.
+ */
+static struct search *
+searches_name_taken(struct searches *ss, const char *name, uint64_t except)
+{
+	struct searches_name	 sn;
+
+	sn.sn_name = name;
+	sn.sn_except = except;
+	sn.sn_found = NULL;
+	searches_each(ss, 0, searches_name_cb, &sn);
+	return (sn.sn_found);
+}
+
+/* Fill err for a name that search other already has; returns 409. */
+static int
+searches_name_conflict(struct search_err *err, const struct search *other)
+{
+	snprintf(err->se_field, sizeof err->se_field, "name");
+	if (other->s_origin == ORIGIN_FILE)
+		snprintf(err->se_message, sizeof err->se_message,
+		    "search %llu (file %s) is already named \"%s\"; names "
+		    "are unique", (unsigned long long)other->s_id,
+		    other->s_file != NULL ? other->s_file : "?", other->s_name);
+	else
+		snprintf(err->se_message, sizeof err->se_message,
+		    "search %llu is already named \"%s\"; names are unique",
+		    (unsigned long long)other->s_id, other->s_name);
+	return (409);
+}
+
 /* Create from def. */
 int
 searches_create(struct searches *ss, const struct json *def,
@@ -270,11 +322,15 @@ searches_create(struct searches *ss, const struct json *def,
     const struct searches_who *who)
 {
 	struct searches_op	 op;
-	struct search		*s;
+	struct search		*s, *other;
 
 	*out = NULL;
 	if ((s = search_from_json(def, ss->ss_cfg, err)) == NULL)
 		return (422);
+	if ((other = searches_name_taken(ss, s->s_name, 0)) != NULL) {
+		search_unref(s);
+		return (searches_name_conflict(err, other));
+	}
 	s->s_version = 1;
 	s->s_created = s->s_updated = util_now_ms();
 	s->s_origin = ORIGIN_API;
@@ -322,7 +378,7 @@ searches_update(struct searches *ss, uint64_t id, const struct json *def,
     const struct searches_who *who)
 {
 	struct searches_op	 op;
-	struct search		*cur, *s;
+	struct search		*cur, *s, *other;
 	struct json		*merged = NULL;
 	const struct json	*use = def;
 	int64_t			 v;
@@ -364,6 +420,10 @@ searches_update(struct searches *ss, uint64_t id, const struct json *def,
 	json_free(merged);
 	if (s == NULL)
 		return (422);
+	if ((other = searches_name_taken(ss, s->s_name, id)) != NULL) {
+		search_unref(s);
+		return (searches_name_conflict(err, other));
+	}
 	s->s_id = id;
 	s->s_version = cur->s_version + 1;
 	s->s_created = cur->s_created;
@@ -526,7 +586,7 @@ searches_load_dir(struct searches *ss, const struct config *cfg)
 	struct searches_op	 op;
 	struct searches_who	 fwho;
 	struct search_err	 err;
-	struct search		*s, *cur;
+	struct search		*s, *cur, *other;
 	struct store_txn	*txn;
 	struct store_cursor	*c;
 	struct hmap		*seen;
@@ -589,7 +649,6 @@ searches_load_dir(struct searches *ss, const struct config *cfg)
 			continue;
 		}
 		json_free(def);
-		free(path);
 
 		/* Known file? */
 		cur = NULL;
@@ -600,6 +659,17 @@ searches_load_dir(struct searches *ss, const struct config *cfg)
 				    util_be64_get(v));
 			store_done(txn);
 		}
+		other = searches_name_taken(ss, s->s_name,
+		    cur != NULL ? cur->s_id : 0);
+		if (other != NULL) {
+			searches_name_conflict(&err, other);
+			log_warnx("%s: name: %s", path, err.se_message);
+			bad++;
+			search_unref(s);
+			free(path);
+			continue;
+		}
+		free(path);
 		memset(&op, 0, sizeof op);
 		op.op_search = s;
 		op.op_who = &fwho;

@@ -57,9 +57,10 @@ close($tmp);
 my $d = Test411->new;
 $d->start;
 
+my $defs = 0;
 sub def {
 	my (%o) = @_;
-	return { name => "check", schedule => { every => '1h' },
+	return { name => "check " . ++$defs, schedule => { every => '1h' },
 	    enabled => JSON::PP::false, %o };
 }
 

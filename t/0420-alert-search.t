@@ -28,7 +28,7 @@ for my $p (qw(high low)) {
 
 sub mk {
 	my (%o) = @_;
-	my ($st, $s) = $d->api(POST => '/api/v1/searches', { name => 'meta',
+	my ($st, $s) = $d->api(POST => '/api/v1/searches', { name => 'meta ' . ++$::metas,
 	    type => 'alert', enabled => JSON::PP::false, %o });
 	is($st, 201, 'alert search created') or diag explain $s;
 	return $s->{id};

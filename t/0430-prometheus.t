@@ -81,9 +81,10 @@ unless ($up) {
 }
 pass('prometheus scrapes 411d');
 
+my $defs = 0;
 sub def {
 	my (%o) = @_;
-	return { name => "prom check", type => 'prometheus', source => 'prom',
+	return { name => "prom check " . ++$defs, type => 'prometheus', source => 'prom',
 	    schedule => { every => '1h' }, enabled => JSON::PP::false, %o };
 }
 

@@ -125,9 +125,10 @@ my $raw = HTTP::Tiny->new->get($g->url .
     '/render?target=t.inf&format=json&from=-5min')->{content} // '';
 like($raw, qr/\[1e9999, \d+\]/, 'graphite writes +inf as 1e9999');
 
+my $defs = 0;
 sub def {
 	my (%o) = @_;
-	return { name => 'graphite check', type => 'graphite', source => 'gr',
+	return { name => 'graphite check ' . ++$defs, type => 'graphite', source => 'gr',
 	    schedule => { every => '1h' }, range => '5m',
 	    enabled => JSON::PP::false, %o };
 }

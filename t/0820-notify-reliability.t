@@ -183,8 +183,9 @@ $d->stop;
 # SIGTERM while a delivery waits to retry: left pending, not lost
 $rc->set(fail => 1, status => 503);
 $w->stop;
-$w = TestNotify->new(redis => $redis, conf => $conf .
-    "retry_min 30s\nretry_max 30s\n");
+(my $slow = $conf) =~ s/^retry_min .*\n/retry_min 30s\n/m;
+$slow =~ s/^retry_max .*\n/retry_max 30s\n/m;
+$w = TestNotify->new(redis => $redis, conf => $slow);
 $w->start(type => 'webhook', name => 'a');
 job('term');
 ok(wait_for(sub { grep { $_->{result} eq 'retrying' } results('term') }),

@@ -260,10 +260,12 @@ sub daemon_pid {
 }
 
 # A search definition over the fake, with overrides.
+# Search names are unique: each definition gets its own unless %o names it.
+my $SEARCH_N = 0;
 sub es_search {
 	my ($self, %o) = @_;
 	return {
-		name	 => 'test search',
+		name	 => 'test search ' . ++$SEARCH_N,
 		type	 => 'es',
 		source	 => 'logs',
 		query	 => 'program:sshd',
