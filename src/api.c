@@ -1468,8 +1468,11 @@ api_metrics(struct api_call *c)
 	    "Events committed and not yet in Redis.",
 	    (double)outbox_depth(re->re_outbox));
 	metrics_family(&b, "four11_outbox_sent_total", "counter",
-	    "Outbox entries delivered to Redis.",
+	    "Outbox entries added to Redis streams.",
 	    (double)outbox_sent(re->re_outbox));
+	metrics_family(&b, "four11_outbox_duplicates_total", "counter",
+	    "Outbox entries resent that Redis had already (skipped).",
+	    (double)outbox_duplicates(re->re_outbox));
 	metrics_family(&b, "four11_redis_up", "gauge",
 	    "1 when the Redis connection is up.",
 	    queue_up(env->ae_queue) ? 1 : 0);

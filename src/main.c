@@ -288,7 +288,7 @@ main(int argc, char *argv[])
 	struct config_errors	 errs;
 	struct queue_opts	 qo;
 	struct outbox_opts	 oo;
-	char			 err[512], host[256];
+	char			 err[512];
 	const char		*instance, *p;
 	struct timeval		 tv;
 	int64_t			 ms, off;
@@ -368,12 +368,9 @@ main(int argc, char *argv[])
 	qo.qo_name = "411d";
 	m.m_queue = queue_new(m.m_base, &qo, main_queue_cb, &m);
 
-	if ((instance = m.m_cfg->c_instance) == NULL) {
-		if (gethostname(host, sizeof host) == -1)
-			snprintf(host, sizeof host, "411d");
-		host[sizeof host - 1] = '\0';
-		instance = host;
-	}
+	/* producer.instance: the datadir's id unless named (outbox.c). */
+	if ((instance = m.m_cfg->c_instance) == NULL)
+		instance = store_instance(m.m_store);
 	memset(&oo, 0, sizeof oo);
 	oo.oo_prefix = m.m_cfg->c_redis_prefix;
 	oo.oo_instance = instance;
@@ -434,8 +431,9 @@ main(int argc, char *argv[])
 	evtimer_add(m.m_prune, &tv);
 
 	outbox_kick(m.m_outbox);
-	log_info("ready api=%s version=%s searches=%zu", api_address(m.m_api),
-	    PACKAGE_VERSION, searches_count(m.m_searches));
+	log_info("ready api=%s version=%s searches=%zu instance=%s",
+	    api_address(m.m_api), PACKAGE_VERSION,
+	    searches_count(m.m_searches), instance);
 	event_base_dispatch(m.m_base);
 
 	/*

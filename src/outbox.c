@@ -5,21 +5,60 @@
  * An outbox entry (STORE_OUTBOX, key be64 seq) is one stream entry to add:
  *
  *	u8  flags (1: also PUBLISH the payload on the events channel)
- *	be64 ms, the first part of the stream id "<ms>-<seq>"
+ *	be64 ms when it was committed (not sent: Redis picks the stream id)
  *	be16 length + the stream name after the prefix ("events",
  *	    "notify:webhook")
  *	be16 length + the event type
  *	be16 length + the event id
  *	the payload (JSON), to the end
  *
- * The ms part never goes backwards (the last one is kept in STORE_META
- * under "outbox_ms") and seq always grows, so ids grow in every stream.
- * The pump reads entries in seq order and sends XADD with the entry's id,
- * pipelined, up to OUTBOX_BATCH at a time.  Redis answers with the id, or
- * refuses an id at or below the stream's last one: that entry was added
- * before (a lost reply, a crash before the delete) and counts as sent.
- * Sent entries are deleted in batched transactions.  When the connection
- * drops, everything not yet deleted is sent again from the start.
+ * seq comes from the store's "outbox" counter, which is committed with
+ * the entry and never goes back, so a seq is never reused in a datadir.
+ *
+ * Idempotency (CONTRACT 6).  Each stream has, per datadir, a high-water
+ * mark in Redis: the highest seq added to it,
+ *
+ *	PREFIX "outbox:hwm:" DATADIR_ID ":{" TAG "}"
+ *
+ * where DATADIR_ID is the store's random id (store_instance(), made with
+ * the datadir and kept in it; the default producer.instance) and TAG the
+ * part of the stream key Redis Cluster hashes (the whole key "411:events"
+ * unless the prefix carries a hash tag such as "{411}:").  The stream
+ * names are fixed by the contract and carry no tag of their own, so the
+ * mark takes the stream's: both keys of one call are in one hash slot.
+ * The mark belongs to the datadir, not to the name given by "instance":
+ * renaming an instance keeps its mark, and two datadirs under one name
+ * (a mistake, or a datadir made anew) never skip each other's events.
+ * One Lua script (outbox_script), run with EVALSHA, does for one entry,
+ * atomically: seq <= mark: nothing, answer 0 (a resend after a crash or
+ * a lost reply); else XADD with an id Redis picks ("*"), PUBLISH if the
+ * entry says so, mark = seq, answer the new stream id.  Nothing is
+ * inferred from the stream's ids: other writers (a second 411d, a
+ * custom tool) may add what they like.
+ *
+ * Order.  The pump reads entries in seq order and sends them pipelined,
+ * up to OUTBOX_BATCH at a time, on one connection, where Redis runs them
+ * in order.  Each carries the seq sent last before it to the same stream
+ * in this pass (0 for the first); the script refuses with OUTBOXGAP an
+ * entry whose predecessor is above the mark, i.e. was not added (it
+ * failed, or met NOSCRIPT): without that, a later entry could raise the
+ * mark past an earlier one that would then be skipped for good.  A pass
+ * starts from the lowest seq left in the store (at connect, after a
+ * retry), so everything before an entry's first predecessor is in.
+ *
+ * The script is loaded with SCRIPT LOAD on each connection, ahead of the
+ * first EVALSHA.  On NOSCRIPT (SCRIPT FLUSH, a failover) the replies of
+ * the pass are void and the pump starts again from the top, its first
+ * entry sent with EVAL, which caches the script again.  Any other error
+ * (WRONGTYPE, OUTBOXGAP, a read-only replica) is logged in Redis's words
+ * and blocks the pump for OUTBOX_RETRY_MS, then a pass from the top.
+ * Entries Redis added or skipped are deleted in batched transactions;
+ * when the connection drops everything not yet deleted is sent again.
+ * outbox_sent() counts adds only, outbox_duplicates() the skips.
+ *
+ * Test hook: with FOUR11_TEST_OUTBOX_KEEP set in the environment, sent
+ * entries are never deleted (as if 411d always crashed before the
+ * delete), so tests can replay them.  Not for production.
  */
 #include "autoconf.h"
 
@@ -28,6 +67,7 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <openssl/sha.h>
 
 #include "alert.h"
 #include "buf.h"
@@ -43,15 +83,40 @@
 #include "xmalloc.h"
 
 #define OUTBOX_RETRY_MS		5000	/* after Redis refused an entry */
-#define OUTBOX_DUP_TEXT		"equal or smaller"
+#define OUTBOX_GAP_TEXT		"OUTBOXGAP"
+
+/*
+ * KEYS: the stream, its high-water mark.  ARGV: seq, the seq sent last
+ * before it to this stream (0: none), publish ("1"/"0"), the channel,
+ * type, event id, payload.  Answers 0 (a duplicate) or the stream id.
+ * XADD's own errors are answered as they are (pcall).
+ */
+static const char outbox_script[] =
+    "if redis.replicate_commands then redis.replicate_commands() end\n"
+    "local hwm = tonumber(redis.call('GET', KEYS[2]) or '0') or 0\n"
+    "if tonumber(ARGV[1]) <= hwm then return 0 end\n"
+    "if tonumber(ARGV[2]) > hwm then\n"
+    "  return redis.error_reply('" OUTBOX_GAP_TEXT " entry ' .. ARGV[2] ..\n"
+    "    ' of ' .. KEYS[1] .. ' is not in: ' .. ARGV[1] .. ' waits')\n"
+    "end\n"
+    "local id = redis.pcall('XADD', KEYS[1], '*', 'v', '1', 'type',\n"
+    "  ARGV[5], 'id', ARGV[6], 'payload', ARGV[7])\n"
+    "if type(id) == 'table' then return id end\n"
+    "redis.call('SET', KEYS[2], ARGV[1])\n"
+    "if ARGV[3] == '1' then redis.call('PUBLISH', ARGV[4], ARGV[7]) end\n"
+    "return id\n";
 
 struct outbox_send {
 	struct outbox	*s_ob;
 	uint64_t	 s_seq;
-	int		 s_publish;
-	char		*s_payload;	/* for PUBLISH, or NULL */
-	size_t		 s_plen;
-	uint32_t	 s_gen;		/* connection generation */
+	uint32_t	 s_gen;		/* pass generation */
+};
+
+/* One stream written to, and what this pass sent to it last. */
+struct outbox_stream {
+	char		*os_key;	/* PREFIX + name */
+	char		*os_hwm;	/* its high-water mark key */
+	uint64_t	 os_last;	/* seq sent last in this pass, or 0 */
 };
 
 struct outbox {
@@ -68,11 +133,17 @@ struct outbox {
 	size_t			 o_inflight;
 	uint32_t		 o_gen;
 	int			 o_blocked;	/* waiting after a refusal */
+	int			 o_eval;	/* send the next one with EVAL */
+	int			 o_keep;	/* test hook: never delete */
+	char			 o_sha[SHA_DIGEST_LENGTH * 2 + 1];
+	struct outbox_stream	*o_streams;
+	size_t			 o_nstreams;
 	uint64_t		*o_done;	/* sent, to delete */
 	size_t			 o_ndone;
 	size_t			 o_donecap;
 	int			 o_deleting;
-	uint64_t		 o_sent;
+	uint64_t		 o_added;	/* entries Redis added */
+	uint64_t		 o_dups;	/* ... and skipped as resent */
 };
 
 static void	outbox_pump_cb(evutil_socket_t, short, void *);
@@ -80,7 +151,6 @@ static void	outbox_retry_cb(evutil_socket_t, short, void *);
 static void	outbox_reply_cb(void *, redisReply *, const char *);
 static void	outbox_flush_done(struct outbox *);
 static void	outbox_mark_sent(struct outbox *, uint64_t);
-static void	outbox_ignore_cb(void *, redisReply *, const char *);
 
 /* A pump for store, sending through q. */
 struct outbox *
@@ -88,6 +158,7 @@ outbox_new(struct event_base *base, struct store *store, struct queue *q,
     const struct outbox_opts *opts)
 {
 	struct outbox	*ob;
+	uint8_t		 sha[SHA_DIGEST_LENGTH];
 
 	ob = xcalloc(1, sizeof *ob);
 	ob->o_base = base;
@@ -96,12 +167,16 @@ outbox_new(struct event_base *base, struct store *store, struct queue *q,
 	ob->o_prefix = xstrdup(opts->oo_prefix != NULL ? opts->oo_prefix :
 	    "411:");
 	ob->o_instance = xstrdup(opts->oo_instance != NULL ?
-	    opts->oo_instance : "411d");
+	    opts->oo_instance : store_instance(store));
 	if (opts->oo_base_url != NULL)
 		ob->o_base_url = xstrdup(opts->oo_base_url);
 	ob->o_cfg = opts->oo_cfg;
 	ob->o_pump_ev = event_new(base, -1, 0, outbox_pump_cb, ob);
 	ob->o_retry_ev = evtimer_new(base, outbox_retry_cb, ob);
+	SHA1((const unsigned char *)outbox_script, strlen(outbox_script),
+	    sha);
+	util_hex(sha, sizeof sha, ob->o_sha);
+	ob->o_keep = getenv("FOUR11_TEST_OUTBOX_KEEP") != NULL;
 	return (ob);
 }
 
@@ -109,6 +184,8 @@ outbox_new(struct event_base *base, struct store *store, struct queue *q,
 void
 outbox_free(struct outbox *ob)
 {
+	size_t	 i;
+
 	if (ob == NULL)
 		return;
 	event_free(ob->o_pump_ev);
@@ -117,6 +194,11 @@ outbox_free(struct outbox *ob)
 	free(ob->o_instance);
 	free(ob->o_base_url);
 	free(ob->o_done);
+	for (i = 0; i < ob->o_nstreams; i++) {
+		free(ob->o_streams[i].os_key);
+		free(ob->o_streams[i].os_hwm);
+	}
+	free(ob->o_streams);
 	free(ob);
 }
 
@@ -592,18 +674,56 @@ outbox_kick(struct outbox *ob)
 		event_active(ob->o_pump_ev, EV_TIMEOUT, 0);
 }
 
+/* Start a pass from the top: the lowest seq left in the store. */
+static void
+outbox_restart(struct outbox *ob)
+{
+	size_t	 i;
+
+	ob->o_cursor = 0;
+	for (i = 0; i < ob->o_nstreams; i++)
+		ob->o_streams[i].os_last = 0;
+}
+
+/* The SCRIPT LOAD answer: the sha, or an error to log. */
+static void
+outbox_load_cb(void *arg, redisReply *reply, const char *err)
+{
+	struct outbox	*ob = arg;
+
+	if (reply == NULL)
+		return;		/* the connection went: loaded again on the next */
+	if (reply->type == REDIS_REPLY_ERROR)
+		log_warnx("outbox: redis refused SCRIPT LOAD: %s", reply->str);
+	else if (reply->type != REDIS_REPLY_STRING ||
+	    strcmp(reply->str, ob->o_sha) != 0)
+		log_warnx("outbox: SCRIPT LOAD answered another sha1 than %s",
+		    ob->o_sha);
+}
+
 /* The queue came up or went down. */
 void
 outbox_queue_state(struct outbox *ob, int up)
 {
+	const char	*argv[3];
+	size_t		 argl[3];
+
 	/* Replies of the old connection are void: start from the top. */
 	ob->o_gen++;
 	ob->o_inflight = 0;
-	ob->o_cursor = 0;
 	ob->o_blocked = 0;
+	ob->o_eval = 0;
+	outbox_restart(ob);
 	evtimer_del(ob->o_retry_ev);
-	if (up)
-		outbox_kick(ob);
+	if (!up)
+		return;
+	/* Ahead of every EVALSHA on this connection. */
+	argv[0] = "SCRIPT";	argl[0] = 6;
+	argv[1] = "LOAD";	argl[1] = 4;
+	argv[2] = outbox_script; argl[2] = strlen(outbox_script);
+	if (queue_command(ob->o_queue, outbox_load_cb, ob, 3, argv, argl) == -1)
+		ob->o_eval = 1;
+	outbox_kick(ob);
 }
 
 /* Read a be16-length string at *p; returns 0 or -1. */
@@ -622,56 +742,104 @@ outbox_get_str(const uint8_t **p, const uint8_t *end, const char **s,
 	return (0);
 }
 
+/* The part of key that Redis Cluster hashes: its hash tag, or all of it. */
+static void
+outbox_slot_part(const char *key, const char **p, size_t *n)
+{
+	const char	*o, *c;
+
+	*p = key;
+	*n = strlen(key);
+	if ((o = strchr(key, '{')) != NULL &&
+	    (c = strchr(o + 1, '}')) != NULL && c > o + 1) {
+		*p = o + 1;
+		*n = c - o - 1;
+	}
+}
+
+/* The stream PREFIX + name (n bytes), with its mark key; made once. */
+static struct outbox_stream *
+outbox_stream(struct outbox *ob, const char *name, size_t n)
+{
+	struct outbox_stream	*os;
+	const char		*tag, *tag2;
+	size_t			 i, plen = strlen(ob->o_prefix), tlen, tlen2;
+
+	for (i = 0; i < ob->o_nstreams; i++) {
+		os = &ob->o_streams[i];
+		if (strlen(os->os_key) == plen + n &&
+		    memcmp(os->os_key + plen, name, n) == 0)
+			return (os);
+	}
+	ob->o_streams = xreallocarray(ob->o_streams, ob->o_nstreams + 1,
+	    sizeof *ob->o_streams);
+	os = &ob->o_streams[ob->o_nstreams++];
+	os->os_key = xprintf("%s%.*s", ob->o_prefix, (int)n, name);
+	outbox_slot_part(os->os_key, &tag, &tlen);
+	os->os_hwm = xprintf("%soutbox:hwm:%s:{%.*s}", ob->o_prefix,
+	    store_instance(ob->o_store), (int)tlen, tag);
+	os->os_last = 0;
+	outbox_slot_part(os->os_hwm, &tag2, &tlen2);
+	if (tlen != tlen2 || memcmp(tag, tag2, tlen) != 0)
+		log_warnx("outbox: %s and %s hash to different slots "
+		    "(the braces of redis_prefix): Redis Cluster would refuse "
+		    "them", os->os_key, os->os_hwm);
+	return (os);
+}
+
 /* Send one stored entry. */
 static int
 outbox_send_entry(struct outbox *ob, uint64_t seq, const uint8_t *v,
     size_t vlen)
 {
 	const uint8_t		*p = v, *end = v + vlen;
-	const char		*stream, *type, *eid, *argv[11];
-	size_t			 slen, tlen, elen, argl[11];
+	const char		*stream, *type, *eid, *argv[12];
+	size_t			 slen, tlen, elen, argl[12];
 	struct outbox_send	*snd;
-	char			 sid[48], key[300], vbuf[2] = "1";
+	struct outbox_stream	*os;
+	char			 sseq[24], sprev[24], chan[300];
 	int			 publish;
 
 	if (vlen < 9)
 		return (-1);
 	publish = p[0] & 1;
-	snprintf(sid, sizeof sid, "%llu-%llu",
-	    (unsigned long long)util_be64_get(p + 1),
-	    (unsigned long long)seq);
 	p += 9;
 	if (outbox_get_str(&p, end, &stream, &slen) == -1 ||
 	    outbox_get_str(&p, end, &type, &tlen) == -1 ||
 	    outbox_get_str(&p, end, &eid, &elen) == -1)
 		return (-1);
-	snprintf(key, sizeof key, "%s%.*s", ob->o_prefix, (int)slen, stream);
+	os = outbox_stream(ob, stream, slen);
+	snprintf(sseq, sizeof sseq, "%llu", (unsigned long long)seq);
+	snprintf(sprev, sizeof sprev, "%llu", (unsigned long long)os->os_last);
+	snprintf(chan, sizeof chan, "%sevents", ob->o_prefix);
+	if (ob->o_eval) {
+		argv[0] = "EVAL";	argl[0] = 4;
+		argv[1] = outbox_script; argl[1] = strlen(outbox_script);
+	} else {
+		argv[0] = "EVALSHA";	argl[0] = 7;
+		argv[1] = ob->o_sha;	argl[1] = strlen(ob->o_sha);
+	}
+	argv[2] = "2";		argl[2] = 1;
+	argv[3] = os->os_key;	argl[3] = strlen(os->os_key);
+	argv[4] = os->os_hwm;	argl[4] = strlen(os->os_hwm);
+	argv[5] = sseq;		argl[5] = strlen(sseq);
+	argv[6] = sprev;	argl[6] = strlen(sprev);
+	argv[7] = publish ? "1" : "0"; argl[7] = 1;
+	argv[8] = chan;		argl[8] = strlen(chan);
+	argv[9] = type;		argl[9] = tlen;
+	argv[10] = eid;		argl[10] = elen;
+	argv[11] = (const char *)p; argl[11] = end - p;
 	snd = xcalloc(1, sizeof *snd);
 	snd->s_ob = ob;
 	snd->s_seq = seq;
 	snd->s_gen = ob->o_gen;
-	snd->s_publish = publish;
-	if (publish) {
-		snd->s_payload = xmemdup(p, end - p);
-		snd->s_plen = end - p;
-	}
-	argv[0] = "XADD";	argl[0] = 4;
-	argv[1] = key;		argl[1] = strlen(key);
-	argv[2] = sid;		argl[2] = strlen(sid);
-	argv[3] = "v";		argl[3] = 1;
-	argv[4] = vbuf;		argl[4] = 1;
-	argv[5] = "type";	argl[5] = 4;
-	argv[6] = type;		argl[6] = tlen;
-	argv[7] = "id";		argl[7] = 2;
-	argv[8] = eid;		argl[8] = elen;
-	argv[9] = "payload";	argl[9] = 7;
-	argv[10] = (const char *)p; argl[10] = end - p;
-	if (queue_command(ob->o_queue, outbox_reply_cb, snd, 11, argv,
+	if (queue_command(ob->o_queue, outbox_reply_cb, snd, 12, argv,
 	    argl) == -1) {
-		free(snd->s_payload);
 		free(snd);
 		return (1);
 	}
+	ob->o_eval = 0;		/* EVAL cached it for the ones after */
+	os->os_last = seq;
 	ob->o_inflight++;
 	return (0);
 }
@@ -747,10 +915,8 @@ outbox_delete_done(void *arg, int ok, const char *err)
 	ob->o_deleting = 0;
 	if (!ok)
 		log_warnx("outbox: could not delete sent entries: %s "
-		    "(they will be sent again and refused as duplicates)",
+		    "(they will be sent again and skipped as duplicates)",
 		    err);
-	else
-		ob->o_sent += ob->o_ndone;
 	ob->o_ndone = 0;
 	outbox_flush_done(ob);
 	outbox_kick(ob);
@@ -760,6 +926,8 @@ outbox_delete_done(void *arg, int ok, const char *err)
 static void
 outbox_flush_done(struct outbox *ob)
 {
+	if (ob->o_keep)
+		ob->o_ndone = 0;	/* test hook: a crash before it */
 	if (ob->o_deleting || ob->o_ndone == 0)
 		return;
 	ob->o_deleting = 1;
@@ -785,39 +953,40 @@ outbox_retry_cb(evutil_socket_t fd, short ev, void *arg)
 	struct outbox	*ob = arg;
 
 	ob->o_blocked = 0;
-	ob->o_cursor = 0;
+	outbox_restart(ob);
 	outbox_kick(ob);
 }
 
-/* The answer to a PUBLISH: pub/sub is best effort. */
-static void
-outbox_ignore_cb(void *arg, redisReply *reply, const char *err)
-{
-}
-
-/* Redis answered an XADD (or the connection failed). */
+/* Redis ran the script for an entry (or the connection failed). */
 static void
 outbox_reply_cb(void *arg, redisReply *reply, const char *err)
 {
 	struct outbox_send	*snd = arg;
 	struct outbox		*ob = snd->s_ob;
 	struct timeval		 tv;
-	const char		*argv[3];
-	size_t			 argl[3];
-	char			 chan[300];
 
 	if (snd->s_gen != ob->o_gen) {
-		/* An answer from a connection that is gone. */
+		/* An answer from a connection or pass that is gone. */
 		goto out;
 	}
 	ob->o_inflight--;
 	if (reply == NULL)
 		goto out;	/* outbox_queue_state restarts from the top */
-	if (reply->type == REDIS_REPLY_ERROR) {
-		if (strstr(reply->str, OUTBOX_DUP_TEXT) != NULL) {
-			/* Added before: a resend after a crash or lost reply. */
-			outbox_mark_sent(ob, snd->s_seq);
-		} else if (!ob->o_blocked) {
+	if (reply->type == REDIS_REPLY_ERROR &&
+	    strncmp(reply->str, "NOSCRIPT", 8) == 0) {
+		/*
+		 * The script left Redis's cache.  What follows in this pass
+		 * may or may not have run: void it, send again from the top
+		 * with EVAL first.
+		 */
+		log_info("outbox: redis has lost the script (NOSCRIPT); "
+		    "sending it again");
+		ob->o_gen++;
+		ob->o_inflight = 0;
+		ob->o_eval = 1;
+		outbox_restart(ob);
+	} else if (reply->type == REDIS_REPLY_ERROR) {
+		if (!ob->o_blocked) {
 			log_warnx("outbox: redis refused entry %llu: %s; "
 			    "retrying in %ds", (unsigned long long)snd->s_seq,
 			    reply->str, OUTBOX_RETRY_MS / 1000);
@@ -826,25 +995,18 @@ outbox_reply_cb(void *arg, redisReply *reply, const char *err)
 			tv.tv_usec = 0;
 			evtimer_add(ob->o_retry_ev, &tv);
 		}
-	} else {
+	} else if (reply->type == REDIS_REPLY_INTEGER) {
+		/* At or below the mark: added before a crash or lost reply. */
+		ob->o_dups++;
 		outbox_mark_sent(ob, snd->s_seq);
-		if (snd->s_publish) {
-			snprintf(chan, sizeof chan, "%sevents", ob->o_prefix);
-			argv[0] = "PUBLISH";
-			argl[0] = 7;
-			argv[1] = chan;
-			argl[1] = strlen(chan);
-			argv[2] = snd->s_payload;
-			argl[2] = snd->s_plen;
-			(void)queue_command(ob->o_queue, outbox_ignore_cb, NULL,
-			    3, argv, argl);
-		}
+	} else {
+		ob->o_added++;
+		outbox_mark_sent(ob, snd->s_seq);
 	}
 	if (ob->o_inflight == 0 || ob->o_ndone >= OUTBOX_BATCH)
 		outbox_flush_done(ob);
 	outbox_kick(ob);
 out:
-	free(snd->s_payload);
 	free(snd);
 }
 
@@ -862,9 +1024,16 @@ outbox_depth(struct outbox *ob)
 	return (n);
 }
 
-/* Entries delivered to Redis since start. */
+/* Entries Redis added to a stream since start. */
 uint64_t
 outbox_sent(const struct outbox *ob)
 {
-	return (ob->o_sent);
+	return (ob->o_added);
+}
+
+/* Entries Redis skipped as added before (resent) since start. */
+uint64_t
+outbox_duplicates(const struct outbox *ob)
+{
+	return (ob->o_dups);
 }

@@ -5,12 +5,14 @@
  * An event is written into the STORE_OUTBOX database inside the same
  * transaction as the change it announces (DESIGN.md 3): one entry for the
  * events stream (and its pub/sub channel) and one per target for the
- * target type's delivery stream.  Each entry carries an explicit stream
- * id, "<ms>-<seq>", strictly increasing, fixed at commit.  The pump sends
- * entries in order with XADD and that id; Redis refuses an id it has
- * already passed, so an entry resent after a crash or a lost reply is
- * never added twice.  An entry is deleted from the outbox only once Redis
- * has answered for it.
+ * target type's delivery stream, numbered by a sequence (seq) that is
+ * never reused in a datadir.  The pump sends entries in seq order through
+ * one Lua script that checks and sets a high-water mark of seqs per
+ * datadir and stream in Redis atomically with the XADD (an id Redis
+ * picks) and the PUBLISH, so an entry resent after a crash or a lost
+ * reply is never added twice, and whatever else writes to the streams
+ * cannot make 411 skip an entry (details in outbox.c).  An entry is
+ * deleted from the outbox only once Redis has answered for it.
  */
 #ifndef PROG_OUTBOX_H
 #define PROG_OUTBOX_H
@@ -34,7 +36,8 @@ struct outbox;
 /* Facts about this 411d that go into every event. */
 struct outbox_opts {
 	const char	*oo_prefix;	/* key prefix, "411:" */
-	const char	*oo_instance;	/* producer.instance */
+	const char	*oo_instance;	/* producer.instance (NULL: the
+					   datadir's id, store_instance) */
 	const char	*oo_base_url;	/* for links.alert, or NULL */
 	const struct config *oo_cfg;	/* to resolve target types */
 };
@@ -117,7 +120,9 @@ void		 outbox_kick(struct outbox *);
 void		 outbox_queue_state(struct outbox *, int);
 /* Entries committed and not yet acknowledged by Redis. */
 uint64_t	 outbox_depth(struct outbox *);
-/* Entries delivered to Redis since start. */
+/* Entries Redis added to a stream since start (not the duplicates). */
 uint64_t	 outbox_sent(const struct outbox *);
+/* Entries resent since start that Redis had already (skipped). */
+uint64_t	 outbox_duplicates(const struct outbox *);
 
 #endif
