@@ -1545,6 +1545,7 @@ api_metrics(struct api_call *c)
 			buf_printf(&b, "\"} %d\n", ss->ss_inflight);
 		}
 	}
+	sources_metrics(&b, re->re_sources);
 	buf_printf(&b, "# HELP four11_build_info Version of 411d.\n"
 	    "# TYPE four11_build_info gauge\n"
 	    "four11_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);

@@ -88,6 +88,7 @@ struct run {
 };
 
 static void	run_timeout_cb(evutil_socket_t, short, void *);
+static void	run_abort_class(struct run *, const char *, int);
 static void	run_defer_cb(evutil_socket_t, short, void *);
 static void	run_trace_cb(void *, long, size_t, const char *,
 		    const char *, const char *);
@@ -197,7 +198,7 @@ run_start(struct run *r, run_done_cb done, void *arg)
 fail:
 	/* run_finish commits through the store: done comes later. */
 	r->r_ops = NULL;
-	run_finish(r, err, 0, NULL);
+	run_finish(r, err, SOURCE_FAIL_FINAL, NULL);
 }
 
 /* The run took longer than its timeout. */
@@ -210,18 +211,25 @@ run_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 	snprintf(msg, sizeof msg, "timed out after %llds",
 	    (long long)((util_now_ms() - r->r_started + 500) / 1000));
 	/* A source that does not answer may answer the next time. */
-	run_abort(r, msg);
+	run_abort_class(r, msg, SOURCE_FAIL_SLOW);
+}
+
+/* Stop it now, the failure of class fail (enum source_fail). */
+static void
+run_abort_class(struct run *r, const char *reason, int fail)
+{
+	if (r->r_finish_called || r->r_state != RUN_RUNNING)
+		return;
+	if (r->r_ops != NULL && r->r_ops->so_cancel != NULL)
+		r->r_ops->so_cancel(r);
+	run_finish(r, reason, fail, NULL);
 }
 
 /* Stop it now: the driver is cancelled and the run fails with reason. */
 void
 run_abort(struct run *r, const char *reason)
 {
-	if (r->r_finish_called || r->r_state != RUN_RUNNING)
-		return;
-	if (r->r_ops != NULL && r->r_ops->so_cancel != NULL)
-		r->r_ops->so_cancel(r);
-	run_finish(r, reason, 1, NULL);
+	run_abort_class(r, reason, SOURCE_FAIL_RETRY);
 }
 
 /* Dry-run trace: one JSON entry per filter decision. */
@@ -722,7 +730,7 @@ run_committed(void *arg, int ok, const char *err)
 		free(r->r_error);
 		r->r_error = xstrdup(msg);
 		r->r_state = RUN_FAILED;
-		r->r_retryable = 1;
+		r->r_retryable = SOURCE_FAIL_RETRY;
 		if (r->r_env->re_metrics != NULL)
 			r->r_env->re_metrics->m_commit_failures++;
 	} else if (r->r_env->re_outbox != NULL)

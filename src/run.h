@@ -100,7 +100,8 @@ const char	*run_error(const struct run *);	/* or NULL */
 uint64_t	 run_hits(const struct run *);
 size_t		 run_nalerts(const struct run *);
 uint64_t	 run_job_id(const struct run *);	/* after commit */
-int		 run_retryable(const struct run *);	/* 429/5xx/drop */
+/* A failed run's class (enum source_fail in sources.h). */
+int		 run_retryable(const struct run *);
 const char	*run_retry_after(const struct run *);	/* header, or NULL */
 /* The job record JSON object (CONTRACT.md 5, jobs). */
 void		 run_gen_job(yajl_gen, const struct run *);
@@ -122,8 +123,10 @@ void		 run_total(struct run *, uint64_t, int);
 void		 run_warn(struct run *, const char *);
 /*
  * The driver is done: error NULL for success, else the source's own reason.
- * retryable says whether trying the same window again may succeed (429,
- * 502-504, dropped connection); retry_after is the header, or NULL.
+ * fail is the failure's class, enum source_fail (sources.h: 0 final, 1
+ * retry soon, overload, slow; sources_fail_http classifies an answer);
+ * it chooses the back-off and adapts the source's concurrency.
+ * retry_after is the header, or NULL.
  */
 void		 run_finish(struct run *, const char *, int, const char *);
 

@@ -578,9 +578,12 @@ sched_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	sched_arm(sc);
 }
 
-/* The retry delay after n failures in a row, honouring Retry-After. */
+/*
+ * The retry delay after n failures in a row, the last of class fail,
+ * honouring Retry-After.
+ */
 int64_t
-sched_backoff(const struct search *s, int n, int retryable,
+sched_backoff(const struct search *s, int n, int fail,
     const char *retry_after)
 {
 	int64_t	 d, cap, ra;
@@ -591,7 +594,7 @@ sched_backoff(const struct search *s, int n, int retryable,
 		cap = 60000;
 	if (cap > SCHED_RETRY_MAX_MS)
 		cap = SCHED_RETRY_MAX_MS;
-	if (!retryable)
+	if (fail == SOURCE_FAIL_FINAL)
 		d = cap;
 	else {
 		d = SCHED_RETRY_MIN_MS;

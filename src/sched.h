@@ -82,10 +82,13 @@ int64_t		 sched_lag(const struct sched *);
  * checkpoint is longer than catch_up: windows up to *skipto are skipped
  * (*skipto becomes the checkpoint) and *end is the first to run.
  *
- * sched_backoff: the retry delay (ms) after n failures in a row: 1 s
- * doubling up to min(5 min, max(60 s, every)), a not retryable failure
- * waits the cap; jitter 80% to 120%; Retry-After (seconds) is honoured up
- * to SCHED_RETRY_AFTER_MAX_MS.
+ * sched_backoff: the retry delay (ms) after n failures in a row, the
+ * last of class fail (enum source_fail): 1 s doubling up to the cap,
+ * min(5 min, max(60 s, every)), for every class but SOURCE_FAIL_FINAL,
+ * which waits the cap (the window must still run once the search or the
+ * index is mended); jitter 80% to 120%; Retry-After (seconds) is honoured
+ * up to SCHED_RETRY_AFTER_MAX_MS.  Never the search's next schedule: the
+ * same window is retried, the next waits for it.
  */
 #define SCHED_RETRY_MIN_MS	1000
 #define SCHED_RETRY_MAX_MS	(5 * 60 * 1000)

@@ -686,7 +686,8 @@ es_request(struct es_run *e, const char *method, const char *path,
 	    e) == -1) {
 		e->e_req = NULL;
 		/* Report from the loop: es_end defers through the run. */
-		es_end(e, "could not start the request", 0, NULL);
+		es_end(e, "could not start the request", SOURCE_FAIL_RETRY,
+		    NULL);
 	}
 }
 
@@ -775,9 +776,12 @@ es_free(struct es_run *e)
 	free(e);
 }
 
-/* End the run: release contexts, free, report. */
+/*
+ * End the run: release contexts, free, report; fail is the failure's class
+ * (enum source_fail).
+ */
 static void
-es_end(struct es_run *e, const char *error, int retryable,
+es_end(struct es_run *e, const char *error, int fail,
     const char *retry_after)
 {
 	struct run	*r = e->e_run;
@@ -787,7 +791,7 @@ es_end(struct es_run *e, const char *error, int retryable,
 	es_release(e);
 	es_free(e);
 	run_set_driver(r, NULL);
-	run_finish(r, err, retryable, ra);
+	run_finish(r, err, fail, ra);
 	free(err);
 	free(ra);
 }
@@ -1409,7 +1413,7 @@ es_done_cb(void *arg, const struct httpc_result *res)
 	struct buf	 msg = BUF_INIT;
 	struct hmap	*bound;
 	const char	*p;
-	int		 retry, parsed;
+	int		 fail, parsed;
 
 	e->e_req = NULL;
 	log_debug("es: done ok=%d status=%ld bytes=%zu error=%s", res->hr_ok,
@@ -1418,14 +1422,16 @@ es_done_cb(void *arg, const struct httpc_result *res)
 	if (e->e_parse_failed && e->e_status >= 200 && e->e_status < 300) {
 		buf_printf(&msg, "source %s: the response is not valid JSON: "
 		    "%s", e->e_cs->cs_name, jstream_error(e->e_js));
-		es_end(e, msg.b_data, 1, NULL);
+		es_end(e, msg.b_data, SOURCE_FAIL_RETRY, NULL);
 		buf_free(&msg);
 		return;
 	}
 	if (!res->hr_ok && !(res->hr_aborted && e->e_enough)) {
 		buf_printf(&msg, "source %s: %s", e->e_cs->cs_name,
 		    res->hr_error != NULL ? res->hr_error : "request failed");
-		es_end(e, msg.b_data, 1, NULL);
+		/* A reset, a refused connection, a timeout. */
+		es_end(e, msg.b_data, sources_fail_http(res),
+		    res->hr_retry_after);
 		buf_free(&msg);
 		return;
 	}
@@ -1436,15 +1442,14 @@ es_done_cb(void *arg, const struct httpc_result *res)
 			buf_printf(&msg, "GET / of source %s: ",
 			    e->e_cs->cs_name);
 		es_error_text(e, &msg);
-		retry = e->e_status == 429 || e->e_status == 502 ||
-		    e->e_status == 503 || e->e_status == 504;
+		fail = sources_fail_status(e->e_status);
 		if (e->e_durability != NULL &&
 		    strcmp(e->e_durability, "PERMANENT") == 0)
-			retry = 0;
+			fail = SOURCE_FAIL_FINAL;
 		/* An identity that failed is asked again next time. */
 		if (e->e_phase == ES_IDENTITY)
 			e->e_ss->ss_identity_at = 0;
-		es_end(e, msg.b_data, retry, res->hr_retry_after);
+		es_end(e, msg.b_data, fail, res->hr_retry_after);
 		buf_free(&msg);
 		return;
 	}
@@ -1452,14 +1457,16 @@ es_done_cb(void *arg, const struct httpc_result *res)
 		buf_printf(&msg, "source %s: the response is not valid JSON: %s",
 		    e->e_cs->cs_name, e->e_js != NULL ?
 		    jstream_error(e->e_js) : "no body");
-		es_end(e, msg.b_data, 1, NULL);
+		es_end(e, msg.b_data, SOURCE_FAIL_RETRY, NULL);
 		buf_free(&msg);
 		return;
 	}
 	switch (e->e_phase) {
 	case ES_IDENTITY:
 		if (es_take_identity(e, &msg) == -1) {
-			es_end(e, msg.b_data, 0, NULL);
+			/* A garbled answer: asked again, soon. */
+			e->e_ss->ss_identity_at = 0;
+			es_end(e, msg.b_data, SOURCE_FAIL_RETRY, NULL);
 			buf_free(&msg);
 			return;
 		}
@@ -1470,7 +1477,7 @@ es_done_cb(void *arg, const struct httpc_result *res)
 		if (e->e_pit == NULL) {
 			buf_printf(&msg, "source %s: opening a point in time "
 			    "gave no id", e->e_cs->cs_name);
-			es_end(e, msg.b_data, 0, NULL);
+			es_end(e, msg.b_data, SOURCE_FAIL_RETRY, NULL);
 			buf_free(&msg);
 			return;
 		}
@@ -1487,13 +1494,17 @@ es_done_cb(void *arg, const struct httpc_result *res)
 		if (e->e_shard_reason != NULL)
 			buf_printf(&msg, ": %s: %s", e->e_shard_type != NULL ?
 			    e->e_shard_type : "error", e->e_shard_reason);
-		es_end(e, msg.b_data, 0, NULL);
+		/*
+		 * A node away or a mapping that never fits: retried soon,
+		 * and the back-off grows to its cap if it stays.
+		 */
+		es_end(e, msg.b_data, SOURCE_FAIL_RETRY, NULL);
 		buf_free(&msg);
 		return;
 	}
 	if (e->e_timed_out) {
 		es_end(e, "partial results: the search timed out on the "
-		    "cluster", 1, NULL);
+		    "cluster", SOURCE_FAIL_SLOW, NULL);
 		return;
 	}
 	e->e_pages++;
@@ -1512,7 +1523,7 @@ es_done_cb(void *arg, const struct httpc_result *res)
 		/* A full first page: page the rest in a search context. */
 		if (e->e_bound.b_len == 0) {
 			es_end(e, "the first page of hits had no sort values "
-			    "to page on", 0, NULL);
+			    "to page on", SOURCE_FAIL_FINAL, NULL);
 			return;
 		}
 		bound = hmap_new();

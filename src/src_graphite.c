@@ -460,7 +460,6 @@ graphite_done_cb(void *arg, const struct httpc_result *res)
 	struct graphite_run	*g = arg;
 	struct buf		 msg = BUF_INIT;
 	const char		*name = g->g_cs->cs_name;
-	int			 retry;
 
 	g->g_req = NULL;
 	log_debug("graphite: done ok=%d status=%ld bytes=%lld error=%s",
@@ -480,7 +479,7 @@ graphite_done_cb(void *arg, const struct httpc_result *res)
 	if (!res->hr_ok && !(res->hr_aborted && g->g_enough)) {
 		buf_printf(&msg, "graphite %s: %s", name, res->hr_error !=
 		    NULL ? res->hr_error : "request failed");
-		graphite_end(g, msg.b_data, 1, NULL);
+		graphite_end(g, msg.b_data, sources_fail_http(res), NULL);
 		goto done;
 	}
 	if (g->g_status < 200 || g->g_status >= 300) {
@@ -489,9 +488,8 @@ graphite_done_cb(void *arg, const struct httpc_result *res)
 			buf_adds(&msg, ": ");
 			graphite_first_line(&g->g_body, &msg);
 		}
-		retry = g->g_status == 429 || g->g_status == 502 ||
-		    g->g_status == 503 || g->g_status == 504;
-		graphite_end(g, msg.b_data, retry, res->hr_retry_after);
+		graphite_end(g, msg.b_data, sources_fail_status(g->g_status),
+		    res->hr_retry_after);
 		goto done;
 	}
 	if (!g->g_json) {

@@ -349,7 +349,7 @@ prom_done_cb(void *arg, const struct httpc_result *res)
 	struct prom_run	*p = arg;
 	struct buf	 msg = BUF_INIT;
 	struct record	*rec;
-	int		 retry, parsed;
+	int		 parsed;
 
 	p->p_req = NULL;
 	log_debug("prom: done ok=%d status=%ld bytes=%zu error=%s", res->hr_ok,
@@ -372,7 +372,7 @@ prom_done_cb(void *arg, const struct httpc_result *res)
 			buf_printf(&msg, "prometheus %s: %s", p->p_cs->cs_name,
 			    res->hr_error != NULL ? res->hr_error :
 			    "request failed");
-		prom_end(p, msg.b_data, 1, NULL);
+		prom_end(p, msg.b_data, sources_fail_http(res), NULL);
 		buf_free(&msg);
 		return;
 	}
@@ -381,9 +381,8 @@ prom_done_cb(void *arg, const struct httpc_result *res)
 	if (p->p_status < 200 || p->p_status >= 300 || (parsed &&
 	    p->p_pstatus != NULL && strcmp(p->p_pstatus, "success") != 0)) {
 		prom_error_text(p, &msg);
-		retry = p->p_status == 429 || p->p_status == 502 ||
-		    p->p_status == 503 || p->p_status == 504;
-		prom_end(p, msg.b_data, retry, res->hr_retry_after);
+		prom_end(p, msg.b_data, sources_fail_status(p->p_status),
+		    res->hr_retry_after);
 		buf_free(&msg);
 		return;
 	}

@@ -1,7 +1,8 @@
 /*
  * test_sched.c -- the scheduler's window arithmetic and back-off: grid
  * points with jitter, a new search's first window, contiguous windows
- * from a checkpoint, catch-up after downtime, delay, retry delays.
+ * from a checkpoint, catch-up after downtime, delay, retry delays; the
+ * classification of failures and the AIMD arithmetic of a source's limit.
  */
 #include "autoconf.h"
 
@@ -10,8 +11,10 @@
 #include <string.h>
 
 #include "cron.h"
+#include "httpc.h"
 #include "sched.h"
 #include "search.h"
+#include "sources.h"
 #include "tap.h"
 
 #define MIN_MS		(60 * 1000LL)
@@ -411,15 +414,185 @@ test_backoff(void)
 	    "Retry-After also applies when not retryable");
 }
 
+/* One classification of failures, for every driver. */
+static void
+test_classify(void)
+{
+	struct httpc_result	 res;
+	static const long	 final[] = { 400, 404, 406, 422 };
+	static const long	 retry[] = { 401, 403, 409, 413, 500, 501, 502,
+	    507, 599, 302 };
+	size_t			 i;
+	int			 bad;
+
+	for (bad = 0, i = 0; i < sizeof final / sizeof *final; i++)
+		bad += sources_fail_status(final[i]) != SOURCE_FAIL_FINAL;
+	is_int(0, bad, "400, 404, 406, 422 are final");
+	for (bad = 0, i = 0; i < sizeof retry / sizeof *retry; i++)
+		bad += sources_fail_status(retry[i]) != SOURCE_FAIL_RETRY;
+	is_int(0, bad, "500, 502, other 5xx and 4xx: retry soon");
+	is_int(SOURCE_FAIL_RETRY, sources_fail_status(500),
+	    "500 is retried soon, not at the cap");
+	is_int(SOURCE_FAIL_OVERLOAD, sources_fail_status(429), "429: overload");
+	is_int(SOURCE_FAIL_OVERLOAD, sources_fail_status(503), "503: overload");
+	is_int(SOURCE_FAIL_SLOW, sources_fail_status(504), "504: slow");
+	is_int(SOURCE_FAIL_SLOW, sources_fail_status(408), "408: slow");
+
+	memset(&res, 0, sizeof res);
+	res.hr_error = "Connection reset by peer";
+	is_int(SOURCE_FAIL_RETRY, sources_fail_http(&res), "a reset: retry");
+	res.hr_timeout = 1;
+	is_int(SOURCE_FAIL_SLOW, sources_fail_http(&res), "a timeout: slow");
+	memset(&res, 0, sizeof res);
+	res.hr_ok = 1;
+	res.hr_status = 200;
+	is_int(SOURCE_FAIL_RETRY, sources_fail_http(&res),
+	    "200 with a bad body (garbage, truncated): retry");
+	res.hr_status = 503;
+	is_int(SOURCE_FAIL_OVERLOAD, sources_fail_http(&res),
+	    "an answered 503: overload");
+	res.hr_status = 404;
+	is_int(SOURCE_FAIL_FINAL, sources_fail_http(&res), "answered 404: final");
+	ok(strcmp(sources_fail_name(SOURCE_FAIL_OVERLOAD), "overload") == 0 &&
+	    strcmp(sources_fail_name(SOURCE_FAIL_SLOW), "slow") == 0,
+	    "class names");
+}
+
+/* The back-off of each class. */
+static void
+test_backoff_class(void)
+{
+	struct search	 s;
+	int		 c, bad = 0;
+
+	/* every 1 h: a 500 retries in ~1 s, not at the 5 min cap. */
+	mksearch(&s, 5, 3600, 0);
+	for (c = SOURCE_FAIL_RETRY; c < SOURCE_FAIL_NCLASS; c++) {
+		if (!in_band(sched_backoff(&s, 1, c, NULL), 1000))
+			bad++;
+		if (!in_band(sched_backoff(&s, 3, c, NULL), 4000))
+			bad++;
+	}
+	is_int(0, bad, "retry, overload, slow: 1 s doubling");
+	ok(in_band(sched_backoff(&s, 1, SOURCE_FAIL_FINAL, NULL),
+	    SCHED_RETRY_MAX_MS), "final: the cap (5 min for every 1h)");
+	mksearch(&s, 5, 1, 0);
+	ok(in_band(sched_backoff(&s, 1, SOURCE_FAIL_RETRY, NULL), 1000),
+	    "every 1s, a 500: ~1 s (was ~57 s: the cap)");
+	is_int(1000, sched_backoff(&s, 1, SOURCE_FAIL_OVERLOAD, "1") < 1000 ?
+	    0 : 1000, "429 with Retry-After 1: at least 1 s");
+	is_int(30000, sched_backoff(&s, 1, SOURCE_FAIL_OVERLOAD, "30"),
+	    "429 with Retry-After 30: 30 s");
+}
+
+/* AIMD: the limit of runs at once against a source. */
+static void
+test_aimd(void)
+{
+	int64_t	 cut = 0, now = 1000000;
+	int	 l, ai = 0, i, n;
+
+	/* Overload halves, floor 1. */
+	l = sources_adapt(32, 32, 0, SOURCE_FAIL_OVERLOAD, &ai, &cut, now - 10,
+	    now);
+	is_int(16, l, "a 429 halves 32 to 16");
+	is_int(now, cut, "the cut is remembered");
+	/* A burst: from runs sent before the cut, or within its second. */
+	for (i = 0; i < 50; i++)
+		l = sources_adapt(l, 32, 0, SOURCE_FAIL_OVERLOAD, &ai, &cut,
+		    now - 5, now + 2000 + i);
+	is_int(16, l, "50 429s of runs sent before the cut: still 16");
+	for (i = 0; i < 50; i++)
+		l = sources_adapt(l, 32, 0, SOURCE_FAIL_OVERLOAD, &ai, &cut,
+		    now + 1, now + 10 * i);
+	is_int(16, l, "50 429s within the second after it: still 16");
+	/* A second later, from runs sent after it: halves again. */
+	now += 1000;
+	l = sources_adapt(l, 32, 0, SOURCE_FAIL_OVERLOAD, &ai, &cut, now - 50,
+	    now);
+	is_int(8, l, "a 429 a second later: 8");
+	for (i = 0; i < 10; i++) {
+		now += 1000;
+		l = sources_adapt(l, 32, 0, SOURCE_FAIL_OVERLOAD, &ai, &cut,
+		    now - 50, now);
+	}
+	is_int(1, l, "a lasting overload: down to the floor, 1");
+	/* 500, garbage, resets, final answers: no signal. */
+	l = 10;
+	cut = 0;
+	for (i = 0; i < 20; i++) {
+		l = sources_adapt(l, 32, 0, SOURCE_FAIL_RETRY, &ai, &cut, now,
+		    now);
+		l = sources_adapt(l, 32, 0, SOURCE_FAIL_FINAL, &ai, &cut, now,
+		    now);
+	}
+	is_int(10, l, "20 retry and 20 final failures leave the limit be");
+	is_int(0, cut, "and cut nothing");
+	/* Slow answers: one less a second, not below max / 2. */
+	l = sources_adapt(32, 32, 0, SOURCE_FAIL_SLOW, &ai, &cut, now, now);
+	is_int(31, l, "a timeout takes one off");
+	for (i = 0; i < 100; i++) {
+		now += 1000;
+		l = sources_adapt(l, 32, 0, SOURCE_FAIL_SLOW, &ai, &cut,
+		    now - 50, now);
+	}
+	is_int(16, l, "timeouts alone never go below max / 2");
+	l = sources_adapt(1, 1, 0, SOURCE_FAIL_SLOW, &ai, &cut, now + 5000,
+	    now + 5000);
+	is_int(1, l, "max 1: stays 1");
+	/* Additive increase: one per limit / 4 successes. */
+	ai = 0;
+	l = 4;
+	for (n = 0; l < 8; n++)
+		l = sources_adapt(l, 32, 1, 0, &ai, &cut, now, now);
+	is_int(1 + 2 + 2 + 2, n, "4 to 8 takes 1+2+2+2 successes");
+	for (n = 0; l < 32; n++)
+		l = sources_adapt(l, 32, 1, 0, &ai, &cut, now, now);
+	ok(n > 24 && n < 24 * 8, "8 to 32: %d successes, more than one each",
+	    n);
+	for (i = 0; i < 1000; i++)
+		l = sources_adapt(l, 32, 1, 0, &ai, &cut, now, now);
+	is_int(32, l, "grows back to max_concurrency, not past it");
+	ai = 0;
+	l = sources_adapt(1, 32, 1, 0, &ai, &cut, now, now);
+	is_int(2, l, "from 1: one success gives 2");
+	l = sources_adapt(40, 32, 1, 0, &ai, &cut, now, now);
+	is_int(32, l, "a limit over a lowered max is brought down");
+	/* 250 results a second, 20 % faults, a third of them overload. */
+	l = 64;
+	cut = 0;
+	ai = 0;
+	for (i = 0, n = 0; i < 15000; i++) {
+		now += 4;
+		if (i % 15 == 7)	/* 1 in 15: 429 or 503 */
+			l = sources_adapt(l, 64, 0, SOURCE_FAIL_OVERLOAD, &ai,
+			    &cut, now - 50, now);
+		else if (i % 15 == 3)	/* slow */
+			l = sources_adapt(l, 64, 0, SOURCE_FAIL_SLOW, &ai,
+			    &cut, now - 2000, now);
+		else if (i % 5 == 2)	/* 500, garbage, reset */
+			l = sources_adapt(l, 64, 0, SOURCE_FAIL_RETRY, &ai,
+			    &cut, now - 50, now);
+		else
+			l = sources_adapt(l, 64, 1, 0, &ai, &cut, now - 50, now);
+		n += l;
+	}
+	ok(n / 15000 >= 32, "under 20%% mixed faults the mean limit stays "
+	    "high (%d of 64)", n / 15000);
+}
+
 int
 main(void)
 {
-	plan(62 + 16);
+	plan(62 + 16 + 15 + 5 + 15);
 	test_grid();
 	test_new_search();
 	test_checkpoint();
 	test_catch_up();
 	test_backoff();
 	test_cron();
+	test_classify();
+	test_backoff_class();
+	test_aimd();
 	return (test_done());
 }
