@@ -151,6 +151,8 @@ static void	outbox_retry_cb(evutil_socket_t, short, void *);
 static void	outbox_reply_cb(void *, redisReply *, const char *);
 static void	outbox_flush_done(struct outbox *);
 static void	outbox_mark_sent(struct outbox *, uint64_t);
+static struct outbox_stream *outbox_stream(struct outbox *, const char *,
+		    size_t);
 
 /* A pump for store, sending through q. */
 struct outbox *
@@ -177,6 +179,7 @@ outbox_new(struct event_base *base, struct store *store, struct queue *q,
 	    sha);
 	util_hex(sha, sizeof sha, ob->o_sha);
 	ob->o_keep = getenv("FOUR11_TEST_OUTBOX_KEEP") != NULL;
+	(void)outbox_stream(ob, "events", 6);	/* warns now if need be */
 	return (ob);
 }
 
