@@ -4,7 +4,7 @@
  *   {"type": "enrich", "field": "src_ip", "target": "src_site",
  *    "cidr": {"10.0.0.0/8": "corp", "192.168.1.0/24": "lab"}}
  *   {"type": "enrich", "field": "user", "target": "team",
- *    "map_file": "/etc/411/teams.txt"}
+ *    "map_file": "teams.txt"}
  *   {"type": "enrich", "field": "src_ip", "rdns": true,
  *    "rdns_timeout": "2s"}
  *
@@ -12,7 +12,10 @@
  * a static map, or reverse DNS.  Tables come inline or from a file
  * ("NETWORK VALUE" / "KEY VALUE" lines, '#' comments; a map file may also
  * be one JSON object); a file is read once per change (path, mtime and
- * size), so runs share it.  CIDR and map lookups work on each record as it
+ * size), so runs share it.  A search names a table file, never a path:
+ * "map_file" and "cidr_file" are plain names inside maps_dir (411d.conf),
+ * resolved with realpath and kept inside it (trust.h), so a search cannot
+ * read 411d.conf or any other file the operator did not put there.  CIDR and map lookups work on each record as it
  * streams.  Reverse DNS works on the whole run (a batch filter): the
  * distinct addresses not in the process-wide cache are resolved through
  * the daemon's asynchronous resolver, at most ENRICH_INFLIGHT at a time,
@@ -49,6 +52,7 @@
 #include "log.h"
 #include "record.h"
 #include "search.h"
+#include "trust.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -566,6 +570,22 @@ etable_file(enum enrich_kind kind, const char *path, char *msg, size_t len)
 	return (t);
 }
 
+/*
+ * A table's error names the file by its real path in maps_dir: tell the
+ * search's name instead.
+ */
+static void
+enrich_msg_name(char *msg, size_t len, const char *real, const char *name)
+{
+	char	 tmp[300];
+	size_t	 n = strlen(real);
+
+	if (strncmp(msg, real, n) != 0)
+		return;
+	snprintf(tmp, sizeof tmp, "%s%s", name, msg + n);
+	snprintf(msg, len, "%s", tmp);
+}
+
 /* The rdns time limit in ms, or -1 with *e. */
 static int64_t
 enrich_rdns_timeout(const struct json *t, const char **e)
@@ -596,9 +616,8 @@ enrich_validate(const struct json *f, const char *field,
 	};
 	const struct json	*o;
 	struct etable		*t;
-	struct stat		 st;
 	const char		*e, *key = "", *which = NULL;
-	char			 msg[300], m2[400];
+	char			 msg[300], m2[400], *real;
 	size_t			 i;
 	int			 b, n = 0;
 
@@ -661,13 +680,17 @@ enrich_validate(const struct json *f, const char *field,
 		}
 		etable_unref(t);
 	} else if (strcmp(which, "rdns") != 0) {
-		if (json_str(o) == NULL || json_str(o)[0] != '/')
-			return (filter_fail(err, field, which, "enrich",
-			    "must be an absolute path"));
-		if (stat(json_str(o), &st) == 0) {
+		if (trust_check(TRUST_MAPS, o, msg, sizeof msg) == -1)
+			return (filter_fail(err, field, which, "enrich", msg));
+		real = trust_resolve(TRUST_MAPS, json_str(o), 1, &b, msg,
+		    sizeof msg);
+		if (real != NULL) {
 			t = etable_file(strcmp(which, "cidr_file") == 0 ?
-			    ENRICH_CIDR : ENRICH_MAP, json_str(o), msg,
-			    sizeof msg);
+			    ENRICH_CIDR : ENRICH_MAP, real, msg, sizeof msg);
+			if (t == NULL)
+				enrich_msg_name(msg, sizeof msg, real,
+				    json_str(o));
+			free(real);
 			if (t == NULL)
 				return (filter_fail(err, field, which,
 				    "enrich", msg));
@@ -684,7 +707,7 @@ enrich_new(const struct json *f, const struct filter_env *env)
 	struct enrich		*e;
 	const struct json	*o;
 	const char		*err, *key;
-	char			 msg[300];
+	char			 msg[300], *real;
 	int			 b;
 
 	e = xcalloc(1, sizeof *e);
@@ -719,9 +742,18 @@ enrich_new(const struct json *f, const struct filter_env *env)
 		o = json_get(f, "map_file");
 		e->e_kind = ENRICH_MAP;
 	}
-	e->e_table = etable_file(e->e_kind, json_str(o), msg, sizeof msg);
-	if (e->e_table == NULL)
+	/* Resolved at each run: the operator may change maps_dir. */
+	if ((real = trust_resolve(TRUST_MAPS, json_str(o), 0, NULL, msg,
+	    sizeof msg)) == NULL) {
 		snprintf(e->e_error, sizeof e->e_error, "%s", msg);
+		return (e);
+	}
+	e->e_table = etable_file(e->e_kind, real, msg, sizeof msg);
+	if (e->e_table == NULL) {
+		enrich_msg_name(msg, sizeof msg, real, json_str(o));
+		snprintf(e->e_error, sizeof e->e_error, "%s", msg);
+	}
+	free(real);
 	return (e);
 }
 

@@ -1,13 +1,33 @@
 /*
- * filter_script.c -- C8: an external program that gets the run's records
- * as NDJSON on its stdin and returns the records to keep (unchanged,
- * rewritten or new) on its stdout, one JSON object a line.
+ * filter_script.c -- C8: a program the operator installed in script_dir
+ * gets the run's records as NDJSON on its stdin and returns the records to
+ * keep (unchanged, rewritten or new) on its stdout, one JSON object a line.
  *
- *   {"type": "script", "command": ["/usr/local/bin/triage", "-q"],
- *    "timeout": "10s", "max_output": "16MB", "env": {"LANG": "C"}}
+ *   {"type": "script", "script": "triage", "args": ["-q"],
+ *    "timeout": "10s", "max_output": "16MB", "max_cpu": "5s",
+ *    "max_memory": "512MB"}
+ *
+ * The trust boundary: the operator decides what may run (script_dir in
+ * 411d.conf), an editor only chooses among it.  "script" is a plain file
+ * name inside script_dir (trust.h: no '/', no leading '.', resolved with
+ * realpath and kept inside the directory); "args" are plain strings.  The
+ * old "command" (a path and argv) and "env" are refused, not ignored.
+ * Without script_dir every script filter is refused.
  *
  * One process per run, at the end of it (a batch filter), started with
- * fork and execve: no shell, every other descriptor closed, signals reset.
+ * fork and execve: no shell, every other descriptor closed, signals reset,
+ * its own process group (killed as a whole), cwd script_dir, umask 077.
+ * Its environment is fixed: PATH=/usr/bin:/bin, LANG=C and FOUR11_SEARCH_ID,
+ * FOUR11_FROM, FOUR11_TO (the run's window, ms since the epoch) and
+ * FOUR11_DRY_RUN (0 or 1); nothing of 411d's own environment.  Limits set
+ * in the child: RLIMIT_CPU (max_cpu, default and at most the timeout),
+ * RLIMIT_AS (max_memory, default 512MB, at most 4GB), RLIMIT_FSIZE
+ * (64MB: files it writes; its stdout is a pipe and is bounded by
+ * max_output), RLIMIT_CORE 0.  When 411d runs as root the child drops to
+ * script_user (default "nobody": supplementary groups cleared, then gid,
+ * then uid) before execve; a script_user that does not exist, or is root,
+ * refuses the filter.
+ *
  * Its pipes are non-blocking and driven by the loop, so a program that
  * does not read, or writes without end, never stalls the daemon: the time
  * limit kills it, and so does output beyond max_output.  A non-zero exit,
@@ -19,11 +39,15 @@
 #include "autoconf.h"
 
 #include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,6 +63,7 @@
 #include "log.h"
 #include "record.h"
 #include "search.h"
+#include "trust.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -46,20 +71,39 @@
 #define SCRIPT_MAX_TIMEOUT	(5 * 60 * 1000LL)
 #define SCRIPT_DEFAULT_OUTPUT	(16 * 1024 * 1024)
 #define SCRIPT_MAX_OUTPUT	(1024LL * 1024 * 1024)
-#define SCRIPT_MAX_ARGS		64
+#define SCRIPT_DEFAULT_MEMORY	(512LL * 1024 * 1024)
+#define SCRIPT_MIN_MEMORY	(16LL * 1024 * 1024)
+#define SCRIPT_MAX_MEMORY	(4096LL * 1024 * 1024)
+#define SCRIPT_MAX_FILE		(64LL * 1024 * 1024)	/* RLIMIT_FSIZE */
+#define SCRIPT_MAX_ARGS		63
+#define SCRIPT_MAX_ARG		4096
 #define SCRIPT_STDERR_KEEP	4096
 #define SCRIPT_REAP_MS		5			/* waitpid polling */
+#define SCRIPT_PATH		"PATH=/usr/bin:/bin"
 
-extern char **environ;
+/* What the child failed at before execve (status pipe). */
+enum script_step {
+	STEP_PIPES,
+	STEP_LIMITS,
+	STEP_USER,
+	STEP_CHDIR,
+	STEP_EXEC,
+	STEP_CHANGED
+};
 
 struct script {
-	char			**s_argv;
+	char			 *s_name;		/* in script_dir */
+	char			**s_argv;		/* [0] is s_name */
 	char			**s_envp;
 	int64_t			  s_timeout;		/* ms */
+	int64_t			  s_cpu;		/* ms */
+	int64_t			  s_memory;		/* bytes */
 	size_t			  s_max_output;
 	struct event_base	 *s_base;
 
 	/* One batch. */
+	char			 *s_path;		/* resolved */
+	char			 *s_dir;		/* resolved */
 	pid_t			  s_pid;		/* 0: none */
 	int			  s_in, s_out, s_err;	/* -1: closed */
 	struct event		 *s_ev_in, *s_ev_out, *s_ev_err;
@@ -104,7 +148,8 @@ const struct filter_ops filter_script_ops = {
 };
 
 static const char *const script_options[] = {
-	"command", "timeout", "max_output", "env", NULL
+	"script", "args", "timeout", "max_cpu", "max_output", "max_memory",
+	NULL
 };
 
 /*
@@ -146,14 +191,14 @@ script_parse_size(const struct json *j, int64_t *out)
 	return (0);
 }
 
-/* The time limit in ms, or -1 with *e. */
+/* A time limit in ms (def when absent), or -1 with *e. */
 static int64_t
-script_timeout(const struct json *t, const char **e)
+script_timeout(const struct json *t, int64_t def, const char **e)
 {
 	int64_t	 v;
 
 	if (t == NULL)
-		return (SCRIPT_DEFAULT_TIMEOUT);
+		return (def);
 	if (json_str(t) != NULL) {
 		if (util_parse_duration_ms(json_str(t), &v, e) == -1)
 			return (-1);
@@ -177,72 +222,64 @@ script_validate(const struct json *f, const char *field,
 {
 	const struct json	*c, *o;
 	const char		*e, *a;
-	int64_t			 v;
+	char			 msg[300];
+	int64_t			 v, t;
 	size_t			 i;
+	uid_t			 uid;
+	gid_t			 gid;
 
+	/* The old way: say so rather than "unknown option". */
+	if (json_get(f, "command") != NULL)
+		return (filter_fail(err, field, "command", "script",
+		    "is no longer accepted: a search cannot give a command "
+		    "line; name a program the operator put in script_dir "
+		    "with \"script\" (and \"args\")"));
+	if (json_get(f, "env") != NULL)
+		return (filter_fail(err, field, "env", "script",
+		    "is no longer accepted: the environment of a script is "
+		    "fixed (PATH, LANG, FOUR11_*); pass settings in \"args\""));
 	if (filter_check_options(f, field, "script", script_options,
 	    err) == -1)
 		return (-1);
-	c = json_get(f, "command");
-	if (c == NULL)
-		return (filter_fail(err, field, "command", "script",
-		    "is required: the program and its arguments, "
-		    "[\"/path/prog\", \"arg\"]"));
-	if (c->j_type != JSON_ARRAY || json_len(c) == 0 ||
-	    json_len(c) > SCRIPT_MAX_ARGS)
-		return (filter_fail(err, field, "command", "script",
-		    "must be a list of 1 to 64 strings: the program and its "
-		    "arguments"));
-	for (i = 0; i < json_len(c); i++) {
-		a = json_str(json_at(c, i));
-		if (a == NULL || strlen(a) != json_at(c, i)->j_u.str.len)
-			return (filter_fail(err, field, "command", "script",
-			    "must be a list of strings (without NUL)"));
+	if ((c = json_get(f, "script")) == NULL)
+		return (filter_fail(err, field, "script", "script",
+		    "is required: the name of a program in script_dir"));
+	if (trust_check(TRUST_SCRIPT, c, msg, sizeof msg) == -1)
+		return (filter_fail(err, field, "script", "script", msg));
+	if (trust_script_user(&uid, &gid, msg, sizeof msg) == -1)
+		return (filter_fail(err, field, "script", "script", msg));
+	if ((c = json_get(f, "args")) != NULL) {
+		if (c->j_type != JSON_ARRAY || json_len(c) > SCRIPT_MAX_ARGS)
+			return (filter_fail(err, field, "args", "script",
+			    "must be a list of at most 63 strings"));
+		for (i = 0; i < json_len(c); i++) {
+			a = json_str(json_at(c, i));
+			if (a == NULL || strlen(a) !=
+			    json_at(c, i)->j_u.str.len ||
+			    strlen(a) > SCRIPT_MAX_ARG)
+				return (filter_fail(err, field, "args",
+				    "script", "must be a list of strings "
+				    "(without NUL, at most 4096 bytes each)"));
+		}
 	}
-	a = json_str(json_at(c, 0));
-	if (a[0] != '/')
-		return (filter_fail(err, field, "command", "script",
-		    "the program must be an absolute path (no shell is "
-		    "used)"));
-	if (script_timeout(json_get(f, "timeout"), &e) == -1)
+	if ((t = script_timeout(json_get(f, "timeout"),
+	    SCRIPT_DEFAULT_TIMEOUT, &e)) == -1)
 		return (filter_fail(err, field, "timeout", "script", e));
+	if ((v = script_timeout(json_get(f, "max_cpu"), t, &e)) == -1)
+		return (filter_fail(err, field, "max_cpu", "script", e));
+	if (v > t)
+		return (filter_fail(err, field, "max_cpu", "script",
+		    "must be at most the timeout"));
 	if ((o = json_get(f, "max_output")) != NULL &&
 	    (script_parse_size(o, &v) == -1 || v < 1 ||
 	    v > SCRIPT_MAX_OUTPUT))
 		return (filter_fail(err, field, "max_output", "script",
 		    "must be a size from 1 byte to 1GB, such as \"16MB\""));
-	if ((o = json_get(f, "env")) != NULL) {
-		if (o->j_type != JSON_OBJECT)
-			return (filter_fail(err, field, "env", "script",
-			    "must be an object of NAME: \"value\""));
-		for (i = 0; i < o->j_u.obj.n; i++) {
-			a = o->j_u.obj.m[i].m_key;
-			if (*a == '\0' || strchr(a, '=') != NULL ||
-			    strlen(a) != o->j_u.obj.m[i].m_klen)
-				return (filter_fail(err, field, "env",
-				    "script", "names must be non-empty and "
-				    "without '='"));
-			c = o->j_u.obj.m[i].m_val;
-			if (json_str(c) == NULL ||
-			    strlen(json_str(c)) != c->j_u.str.len)
-				return (filter_fail(err, field, "env",
-				    "script", "values must be strings"));
-		}
-	}
-	return (0);
-}
-
-/* Whether environ entry e is named in the env object o. */
-static int
-script_env_overridden(const struct json *o, const char *e)
-{
-	size_t	 i, n;
-
-	for (i = 0; o != NULL && i < o->j_u.obj.n; i++) {
-		n = o->j_u.obj.m[i].m_klen;
-		if (strncmp(e, o->j_u.obj.m[i].m_key, n) == 0 && e[n] == '=')
-			return (1);
-	}
+	if ((o = json_get(f, "max_memory")) != NULL &&
+	    (script_parse_size(o, &v) == -1 || v < SCRIPT_MIN_MEMORY ||
+	    v > SCRIPT_MAX_MEMORY))
+		return (filter_fail(err, field, "max_memory", "script",
+		    "must be a size from 16MB to 4GB, such as \"512MB\""));
 	return (0);
 }
 
@@ -254,37 +291,47 @@ script_new(const struct json *f, const struct filter_env *env)
 	const struct json	*c, *o;
 	const char		*e;
 	int64_t			 v;
-	size_t			 i, n, k;
-	char			*p;
+	size_t			 i, n;
 
 	s = xcalloc(1, sizeof *s);
 	s->s_in = s->s_out = s->s_err = -1;
 	s->s_base = env->fe_base;
 	s->s_now = env->fe_now;
-	c = json_get(f, "command");
-	s->s_argv = xcalloc(json_len(c) + 1, sizeof *s->s_argv);
-	for (i = 0; i < json_len(c); i++)
-		s->s_argv[i] = xstrdup(json_str(json_at(c, i)));
-	s->s_timeout = script_timeout(json_get(f, "timeout"), &e);
+	/* A search stored before "script" existed: it fails at its run. */
+	s->s_name = xstrdup(json_str(json_get(f, "script")) != NULL ?
+	    json_str(json_get(f, "script")) : "");
+	c = json_get(f, "args");
+	n = c != NULL && c->j_type == JSON_ARRAY ? json_len(c) : 0;
+	s->s_argv = xcalloc(n + 2, sizeof *s->s_argv);
+	s->s_argv[0] = xstrdup(s->s_name);
+	for (i = 0; i < n; i++)
+		s->s_argv[i + 1] = xstrdup(json_str(json_at(c, i)) != NULL ?
+		    json_str(json_at(c, i)) : "");
+	s->s_timeout = script_timeout(json_get(f, "timeout"),
+	    SCRIPT_DEFAULT_TIMEOUT, &e);
+	if (s->s_timeout == -1)
+		s->s_timeout = SCRIPT_DEFAULT_TIMEOUT;
+	s->s_cpu = script_timeout(json_get(f, "max_cpu"), s->s_timeout, &e);
+	if (s->s_cpu == -1 || s->s_cpu > s->s_timeout)
+		s->s_cpu = s->s_timeout;
 	s->s_max_output = SCRIPT_DEFAULT_OUTPUT;
 	if ((o = json_get(f, "max_output")) != NULL &&
 	    script_parse_size(o, &v) == 0)
 		s->s_max_output = (size_t)v;
+	s->s_memory = SCRIPT_DEFAULT_MEMORY;
+	if ((o = json_get(f, "max_memory")) != NULL &&
+	    script_parse_size(o, &v) == 0 && v >= SCRIPT_MIN_MEMORY &&
+	    v <= SCRIPT_MAX_MEMORY)
+		s->s_memory = v;
 
-	/* The daemon's environment, with env's names set over it. */
-	o = json_get(f, "env");
-	for (n = 0; environ != NULL && environ[n] != NULL; n++)
-		;
-	s->s_envp = xcalloc(n + json_len(o) + 1, sizeof *s->s_envp);
-	for (i = 0, k = 0; i < n; i++)
-		if (!script_env_overridden(o, environ[i]))
-			s->s_envp[k++] = xstrdup(environ[i]);
-	for (i = 0; i < json_len(o); i++) {
-		if (asprintf(&p, "%s=%s", o->j_u.obj.m[i].m_key,
-		    json_str(o->j_u.obj.m[i].m_val)) == -1)
-			fatalx("asprintf");
-		s->s_envp[k++] = p;
-	}
+	/* A fixed environment: nothing of the daemon's. */
+	s->s_envp = xcalloc(7, sizeof *s->s_envp);
+	s->s_envp[0] = xstrdup(SCRIPT_PATH);
+	s->s_envp[1] = xstrdup("LANG=C");
+	s->s_envp[2] = xprintf("FOUR11_SEARCH_ID=%" PRIu64, env->fe_search);
+	s->s_envp[3] = xprintf("FOUR11_FROM=%" PRId64, env->fe_from);
+	s->s_envp[4] = xprintf("FOUR11_TO=%" PRId64, env->fe_to);
+	s->s_envp[5] = xprintf("FOUR11_DRY_RUN=%d", env->fe_dry ? 1 : 0);
 	return (s);
 }
 
@@ -321,6 +368,7 @@ script_stop(struct script *s)
 	}
 	if (s->s_pid > 0) {
 		/* Dead or about to be: a blocking wait is short. */
+		kill(-s->s_pid, SIGKILL);	/* its group: children too */
 		kill(s->s_pid, SIGKILL);
 		while (waitpid(s->s_pid, &st, 0) == -1 && errno == EINTR)
 			;
@@ -383,35 +431,105 @@ script_failf(struct script *s, const char *fmt, ...)
 	script_finish(s, s->s_msg);
 }
 
-/* In the child: plumbing, then execve; never returns. */
+/* In the child: tell the parent what failed (step, errno), then exit. */
+static void
+script_child_fail(enum script_step step)
+{
+	int	 st[2];
+
+	st[0] = (int)step;
+	st[1] = errno;
+	(void)write(3, st, sizeof st);
+	_exit(127);
+}
+
+/*
+ * In the child: plumbing, identity, limits, then execve; never returns.
+ * drop says whether to become uid/gid (411d is root).
+ *
+ * The program was resolved in the parent (realpath inside script_dir,
+ * a regular file).  Right before execve the child, already as the user
+ * it runs as, resolves the name again and runs only if it still is the
+ * same real path; execveat with AT_SYMLINK_NOFOLLOW then refuses a last
+ * component turned into a symlink in between.  What is left between
+ * that check and the exec is a change to script_dir itself, which only
+ * the operator can make: editors never write there.  (Executing an fd
+ * opened O_PATH, fexecve, would close even that, but breaks "#!"
+ * scripts: the interpreter has to reopen the fd through /dev/fd, which
+ * the child cannot once it is close-on-exec, nor reliably after it
+ * changed user.)
+ */
 static void
 script_child(struct script *s, int in, int out, int err, int status,
-    int maxfd)
+    int maxfd, int drop, uid_t uid, gid_t gid)
 {
+	struct rlimit	 rl;
 	sigset_t	 set;
-	int		 sig, e, fd;
+	char		*again, *p;
+	int		 sig, fd;
 
 	sigemptyset(&set);
 	sigprocmask(SIG_SETMASK, &set, NULL);
 	for (sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
-	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(err, 2) == -1)
-		goto fail;
+	(void)setpgid(0, 0);		/* killed as a group */
+	umask(077);
 	if (status != 3) {
 		if (dup2(status, 3) == -1)
-			goto fail;
+			_exit(127);
 	}
 	(void)fcntl(3, F_SETFD, FD_CLOEXEC);
+	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(err, 2) == -1)
+		script_child_fail(STEP_PIPES);
 #ifdef SYS_close_range
 	if (syscall(SYS_close_range, 4U, ~0U, 0) == -1)
 #endif
 		for (fd = 4; fd < maxfd; fd++)
 			close(fd);
-	execve(s->s_argv[0], s->s_argv, s->s_envp);
-fail:
-	e = errno;
-	(void)write(3, &e, sizeof e);
-	_exit(127);
+	if (drop) {
+		if (setgroups(0, NULL) == -1 || setgid(gid) == -1 ||
+		    setuid(uid) == -1)
+			script_child_fail(STEP_USER);
+		if (getuid() != uid || geteuid() != uid ||
+		    getgid() != gid || getegid() != gid || setuid(0) != -1) {
+			errno = EPERM;
+			script_child_fail(STEP_USER);
+		}
+	}
+	p = xprintf("%s/%s", s->s_dir, s->s_name);
+	again = realpath(p, NULL);
+	if (again == NULL || strcmp(again, s->s_path) != 0) {
+		if (again != NULL)
+			errno = ESTALE;
+		script_child_fail(STEP_CHANGED);
+	}
+	free(again);
+	free(p);
+	if (chdir(s->s_dir) == -1)
+		script_child_fail(STEP_CHDIR);
+
+	/* Limits last: RLIMIT_AS would also bound this process. */
+	rl.rlim_cur = (rlim_t)((s->s_cpu + 999) / 1000);
+	rl.rlim_max = rl.rlim_cur + 1;		/* SIGXCPU, then SIGKILL */
+	if (setrlimit(RLIMIT_CPU, &rl) == -1)
+		script_child_fail(STEP_LIMITS);
+	rl.rlim_cur = rl.rlim_max = (rlim_t)s->s_memory;
+	if (setrlimit(RLIMIT_AS, &rl) == -1)
+		script_child_fail(STEP_LIMITS);
+	rl.rlim_cur = rl.rlim_max = (rlim_t)SCRIPT_MAX_FILE;
+	if (setrlimit(RLIMIT_FSIZE, &rl) == -1)
+		script_child_fail(STEP_LIMITS);
+	rl.rlim_cur = rl.rlim_max = 0;
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		script_child_fail(STEP_LIMITS);
+#if defined(SYS_execveat) && defined(AT_SYMLINK_NOFOLLOW)
+	syscall(SYS_execveat, AT_FDCWD, s->s_path, s->s_argv, s->s_envp,
+	    AT_SYMLINK_NOFOLLOW);
+	if (errno != ENOSYS)
+		script_child_fail(STEP_EXEC);
+#endif
+	execve(s->s_path, s->s_argv, s->s_envp);
+	script_child_fail(STEP_EXEC);
 }
 
 /* Set fd non-blocking and close-on-exec. */
@@ -425,15 +543,68 @@ script_nonblock(int fd)
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
+/*
+ * Resolve the program inside script_dir (every run: the operator may
+ * have changed it) and whom it runs as.  Returns 0 or -1 with s_msg.
+ */
+static int
+script_resolve(struct script *s, int *drop, uid_t *uid, gid_t *gid)
+{
+	struct stat	 st;
+	char		 msg[300];
+	int		 rc;
+
+	free(s->s_path);
+	free(s->s_dir);
+	s->s_path = s->s_dir = NULL;
+	if (*s->s_name == '\0') {
+		snprintf(s->s_msg, sizeof s->s_msg, "no \"script\" named "
+		    "(\"command\" is no longer accepted: name a program in "
+		    "script_dir)");
+		return (-1);
+	}
+	if ((s->s_path = trust_resolve(TRUST_SCRIPT, s->s_name, 0, NULL,
+	    msg, sizeof msg)) == NULL) {
+		snprintf(s->s_msg, sizeof s->s_msg, "cannot run: %s", msg);
+		return (-1);
+	}
+	if (stat(s->s_path, &st) == -1 || (st.st_mode & 0111) == 0) {
+		snprintf(s->s_msg, sizeof s->s_msg, "cannot run \"%s\": not "
+		    "executable", s->s_name);
+		return (-1);
+	}
+	if ((s->s_dir = realpath(trust_dir(TRUST_SCRIPT), NULL)) == NULL) {
+		snprintf(s->s_msg, sizeof s->s_msg, "script_dir: %s",
+		    strerror(errno));
+		return (-1);
+	}
+	if ((rc = trust_script_user(uid, gid, msg, sizeof msg)) == -1) {
+		snprintf(s->s_msg, sizeof s->s_msg, "cannot run \"%s\": %s",
+		    s->s_name, msg);
+		return (-1);
+	}
+	*drop = rc == 0;
+	return (0);
+}
+
 /* Start the program with its pipes; -1 with s_msg on failure. */
 static int
 script_spawn(struct script *s)
 {
-	int	 in[2], out[2], err[2], st[2], e, n, maxfd, status;
+	static const char *const steps[] = {
+		"setting up its pipes", "setting its limits",
+		"becoming script_user", "entering script_dir", "execve",
+		"resolving it again as script_user"
+	};
+	int	 in[2], out[2], err[2], st[2], e[2], n, maxfd, status, drop;
 	long	 lim;
+	uid_t	 uid = 0;
+	gid_t	 gid = 0;
 
 	in[0] = in[1] = out[0] = out[1] = err[0] = err[1] = st[0] =
 	    st[1] = -1;
+	if (script_resolve(s, &drop, &uid, &gid) == -1)
+		return (-1);
 	if (pipe(in) == -1 || pipe(out) == -1 || pipe(err) == -1 ||
 	    pipe(st) == -1) {
 		snprintf(s->s_msg, sizeof s->s_msg, "pipe: %s",
@@ -456,25 +627,29 @@ script_spawn(struct script *s)
 		close(out[0]);
 		close(err[0]);
 		close(st[0]);
-		script_child(s, in[0], out[1], err[1], st[1], maxfd);
+		script_child(s, in[0], out[1], err[1], st[1], maxfd, drop,
+		    uid, gid);
 	}
+	(void)setpgid(s->s_pid, s->s_pid);	/* either of us may be first */
 	close(in[0]);
 	close(out[1]);
 	close(err[1]);
 	close(st[1]);
 	in[0] = out[1] = err[1] = st[1] = -1;
 
-	/* The status pipe closes at execve, or brings its errno. */
-	while ((n = read(st[0], &e, sizeof e)) == -1 && errno == EINTR)
+	/* The status pipe closes at execve, or brings the step and errno. */
+	while ((n = read(st[0], e, sizeof e)) == -1 && errno == EINTR)
 		;
 	close(st[0]);
+	st[0] = -1;
 	if (n == sizeof e) {
 		while (waitpid(s->s_pid, &status, 0) == -1 && errno == EINTR)
 			;
 		s->s_pid = 0;
-		snprintf(s->s_msg, sizeof s->s_msg, "cannot run %s: %s",
-		    s->s_argv[0], strerror(e));
-		st[0] = -1;
+		if (e[0] < 0 || e[0] > STEP_CHANGED)
+			e[0] = STEP_EXEC;
+		snprintf(s->s_msg, sizeof s->s_msg, "cannot run \"%s\": %s: "
+		    "%s", s->s_name, steps[e[0]], strerror(e[1]));
 		goto fail;
 	}
 	s->s_in = in[1];
@@ -637,6 +812,7 @@ script_reap_cb(evutil_socket_t fd, short ev, void *arg)
 		script_failf(s, "waitpid: %s", strerror(errno));
 		return;
 	}
+	(void)kill(-p, SIGKILL);	/* what it left running in its group */
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
 		script_finish(s, NULL);
 		return;
@@ -649,6 +825,11 @@ script_reap_cb(evutil_socket_t fd, short ev, void *arg)
 		script_failf(s, "exited with status %d%s%.*s",
 		    WEXITSTATUS(st), s->s_stderr.b_len ? ": " : "",
 		    (int)s->s_stderr.b_len, s->s_stderr.b_data);
+	else if (WTERMSIG(st) == SIGXCPU)
+		script_failf(s, "killed: over its CPU time limit (max_cpu "
+		    "%lldms)%s%.*s", (long long)s->s_cpu,
+		    s->s_stderr.b_len ? ": " : "", (int)s->s_stderr.b_len,
+		    s->s_stderr.b_data);
 	else
 		script_failf(s, "killed by signal %d%s%.*s", WTERMSIG(st),
 		    s->s_stderr.b_len ? ": " : "", (int)s->s_stderr.b_len,
@@ -765,6 +946,9 @@ script_free(void *self)
 	size_t		 i;
 
 	script_stop(s);
+	free(s->s_name);
+	free(s->s_path);
+	free(s->s_dir);
 	for (i = 0; s->s_argv[i] != NULL; i++)
 		free(s->s_argv[i]);
 	free(s->s_argv);

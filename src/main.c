@@ -41,6 +41,7 @@
 #include "silence.h"
 #include "sources.h"
 #include "store.h"
+#include "trust.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -158,6 +159,7 @@ main_reload(struct main_ctx *m)
 	m->m_old[m->m_nold++] = old;
 	m->m_cfg = cfg;
 	m->m_env.re_cfg = cfg;
+	trust_set(cfg);		/* before any search is checked again */
 	sources_reload(m->m_sources, cfg);
 	lists_reload(m->m_lists, cfg);
 	api_reload(m->m_api, cfg);
@@ -336,6 +338,7 @@ main(int argc, char *argv[])
 
 	log_init("411d", foreground, verbose);
 	signal(SIGPIPE, SIG_IGN);
+	trust_set(m.m_cfg);	/* what searches may name: before any loads */
 	main_raise_nofile();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		fatalx("curl_global_init failed");

@@ -11,7 +11,9 @@
  *   cert_expiry_days	https only: the server certificate expires in more
  *			than this many days (a new connection is made);
  *   ca_file		https only: the CA certificates (PEM) to verify the
- *			server with, instead of the system's.
+ *			server with, instead of the system's: the name of a
+ *			file in certs_dir (411d.conf), never a path (trust.h;
+ *			resolved again at each run).
  *
  * A request that fails (refused, timed out, reset) and every failed check
  * are findings, not failures of the run: they give one record (so one
@@ -40,6 +42,7 @@
 #include "run.h"
 #include "search.h"
 #include "src.h"
+#include "trust.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -214,10 +217,8 @@ http_validate(const struct json *def, const struct config *cfg,
 		return (http_fail(err, "match", "a HEAD request has no body "
 		    "to match"));
 	if ((j = json_get(def, "ca_file")) != NULL) {
-		if (json_str(j) == NULL || *json_str(j) != '/' ||
-		    j->j_u.str.len > 1024)
-			return (http_fail(err, "ca_file", "must be an absolute "
-			    "path to a PEM file"));
+		if (trust_check(TRUST_CERTS, j, msg, sizeof msg) == -1)
+			return (http_fail(err, "ca_file", msg));
 		if (strncasecmp(url, "https://", 8) != 0)
 			return (http_fail(err, "ca_file",
 			    "applies only to an https:// url"));
@@ -424,8 +425,16 @@ http_start(struct run *r, char *err, size_t errlen)
 	struct http_run		*h;
 	struct httpc_opts	 o;
 	int64_t			 timeout_ms;
+	char			*ca = NULL, msg[300];
 	int			 n;
 
+	/* The CA file: a name in certs_dir, resolved for this run. */
+	if ((j = json_get(s->s_def, "ca_file")) != NULL &&
+	    (ca = trust_resolve(TRUST_CERTS, json_str(j), 0, NULL, msg,
+	    sizeof msg)) == NULL) {
+		snprintf(err, errlen, "ca_file: %s", msg);
+		return (-1);
+	}
 	h = xcalloc(1, sizeof *h);
 	h->h_run = r;
 	h->h_url = xstrdup(json_str(json_get(s->s_def, "url")) != NULL ?
@@ -438,6 +447,7 @@ http_start(struct run *r, char *err, size_t errlen)
 	if ((j = json_get(s->s_def, "match")) != NULL &&
 	    json_str(j) != NULL &&
 	    (h->h_re = http_compile(json_str(j), err, errlen)) == NULL) {
+		free(ca);
 		http_free(h);
 		return (-1);
 	}
@@ -457,9 +467,10 @@ http_start(struct run *r, char *err, size_t errlen)
 	o.ho_connect_timeout_ms = timeout_ms;
 	o.ho_max_bytes = HTTP_BODY_MAX;
 	o.ho_certinfo = h->h_cert_days > 0;
-	o.ho_ca_file = json_str(json_get(s->s_def, "ca_file"));
+	o.ho_ca_file = ca;
 	h->h_req = httpc_req_new(run_env(r)->re_httpc, h->h_method, h->h_url);
-	httpc_req_opts(h->h_req, &o);
+	httpc_req_opts(h->h_req, &o);	/* copies ho_ca_file */
+	free(ca);
 	if (strcmp(h->h_method, "POST") == 0)
 		httpc_req_body(h->h_req, xstrdup(""), 0);
 	run_set_driver(r, h);

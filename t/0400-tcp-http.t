@@ -3,12 +3,14 @@
 # a tcp connect that works makes no alert, a refused one makes one naming
 # the error; an http check makes one alert naming every failed check
 # (status, body pattern, latency, a failed request) and none when all
-# pass; bad definitions are refused naming the field.
+# pass; bad definitions are refused naming the field.  An https check's
+# ca_file is a name in certs_dir (t/0405 tests that boundary).
 use strict;
 use warnings;
 use Test::More;
 use IO::Socket::INET;
 use POSIX ();
+use File::Temp qw(tempdir);
 use Time::HiRes qw(sleep);
 use Test411;
 
@@ -54,7 +56,8 @@ my $tmp = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
 my $cport = $tmp->sockport;
 close($tmp);
 
-my $d = Test411->new;
+my $certs = tempdir('411-certs-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $d = Test411->new(conf => "certs_dir $certs");
 $d->start;
 
 my $defs = 0;
@@ -173,7 +176,7 @@ SKIP: {
 	skip 'no openssl or python3', 8
 	    unless system('openssl version >/dev/null 2>&1') == 0 &&
 	    system('python3 -c 1 >/dev/null 2>&1') == 0;
-	my $dir = $d->dir;
+	my $dir = $certs;
 	system("openssl req -x509 -newkey rsa:2048 -nodes -keyout $dir/k.pem " .
 	    "-out $dir/c.pem -days 5 -subj /CN=127.0.0.1 " .
 	    "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1") == 0
@@ -204,14 +207,14 @@ PY
 	    unless defined $sport && $sport =~ /^\d+$/;
 	my $surl = "https://127.0.0.1:$sport/";
 	$r = run_def('https cert soon', type => 'http', url => $surl,
-	    ca_file => "$dir/c.pem", cert_expiry_days => 30);
+	    ca_file => 'c.pem', cert_expiry_days => 30);
 	is($r->{alerts}, 1, 'https: a certificate expiring within 30 days '
 	    . 'gives one alert');
 	like($r->{results}[0]{content}{error} // '',
 	    qr/certificate expires in [45] days/, '... naming the days left')
 	    or diag explain $r;
 	$r = run_def('https cert fine', type => 'http', url => $surl,
-	    ca_file => "$dir/c.pem", cert_expiry_days => 2, match => 'secure');
+	    ca_file => 'c.pem', cert_expiry_days => 2, match => 'secure');
 	is($r->{alerts}, 0, 'https: more days left than asked: no alert')
 	    or diag explain $r;
 	kill('TERM', $spid);

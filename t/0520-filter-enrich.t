@@ -4,7 +4,10 @@
 # (inline tables and files); reverse DNS goes to t/fake/fake_dns.py through
 # the "resolver" directive: names are added, a name that is not there or
 # comes too late is not, the run still succeeds, and a second run answers
-# from the cache without a query.
+# from the cache without a query.  Table files are names in maps_dir
+# (issue 11): a path, "..", a symlink out of maps_dir (to 411d.conf) and
+# any file without maps_dir are refused, so a search cannot read 411d.conf
+# or /etc/services into alert fields.
 use strict;
 use warnings;
 use Test::More;
@@ -23,6 +26,8 @@ plan skip_all => 'no python3' unless FakeES->available;
 
 my $tmp = tempdir('411-enrich-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $qlog = "$tmp/queries.txt";
+my $maps = "$tmp/maps";
+mkdir($maps) or die "$maps: $!";
 
 # The fake name server.
 my $srcdir = Test411::srcdir();
@@ -47,7 +52,7 @@ END { kill 'KILL', $dns_pid if $dns_pid }
 my $redis = TestRedis->new;
 my $es = FakeES->new(flavour => 'es7');
 my $d = Test411->new(redis => $redis, es => $es,
-    conf => "resolver 127.0.0.1:$dns_port");
+    conf => "resolver 127.0.0.1:$dns_port\nmaps_dir $maps");
 $d->start;
 
 my $now = int(time * 1000);
@@ -78,7 +83,7 @@ sub dry {
 }
 
 # CIDR inline and a map file.
-open(my $fh, '>', "$tmp/teams.txt") or die;
+open(my $fh, '>', "$maps/teams.txt") or die;
 print $fh "# user team\nalice ops\nbob dev team\n";
 close($fh);
 my $run = dry([
@@ -86,7 +91,7 @@ my $run = dry([
 	  cidr => { '10.0.0.0/8' => 'corp', '10.1.2.0/24' => 'lab',
 	  '2001:db8::/32' => 'v6net' } },
 	{ type => 'enrich', field => 'user', target => 'team',
-	  map_file => "$tmp/teams.txt" },
+	  map_file => 'teams.txt' },
 ]);
 is($run->{state}, 'success', 'cidr + map: success') or diag $run->{error};
 my $r = by_n($run);
@@ -111,16 +116,46 @@ my ($st, $e) = $d->api(POST => '/api/v1/searches', $d->es_search(
 is($st, 422, 'two lookups refused');
 like($e->{error}{message}, qr/^enrich: give only one lookup/,
     "... $e->{error}{message}");
-open($fh, '>', "$tmp/nets.txt") or die;
+open($fh, '>', "$maps/nets.txt") or die;
 print $fh "10.0.0.0/8 corp\nbogus\n";
 close($fh);
 ($st, $e) = $d->api(POST => '/api/v1/searches', $d->es_search(
 	filters => [{ type => 'enrich', field => 'src_ip', target => 's',
-	cidr_file => "$tmp/nets.txt" }]));
+	cidr_file => 'nets.txt' }]));
 is($st, 422, 'a bad cidr_file refused');
 is($e->{error}{field}, 'filters[0].cidr_file', '... naming cidr_file');
-like($e->{error}{message}, qr/^enrich: \Q$tmp\E\/nets\.txt:2: /,
+like($e->{error}{message}, qr/^enrich: nets\.txt:2: /,
     "... and FILE:LINE: $e->{error}{message}");
+
+# Names in maps_dir only: 411d.conf (whose keys would become alert
+# fields) and /etc/services cannot be read by a search.
+my $conf = $d->conffile;
+symlink($conf, "$maps/conf") or die "symlink: $!";
+for my $t (["map_file", $conf, qr/^enrich: must be a plain file name, not a path/,
+	'411d.conf by its path'],
+    ['map_file', '/etc/services', qr/not a path/, '/etc/services'],
+    ['cidr_file', '../411d.conf', qr/not a path/, '../411d.conf'],
+    ['map_file', '..', qr/must not start with '\.'/, '".."'],
+    ['map_file', 'conf', qr/^enrich: "conf" leads outside maps_dir/,
+	'a symlink in maps_dir to 411d.conf'],
+    ['map_file', 'nothere', undef, 'a name not (yet) in maps_dir']) {
+	my ($opt, $v, $re, $what) = @$t;
+	($st, $e) = $d->api(POST => '/api/v1/searches/test', $d->es_search(
+	    range => '1h', filters => [{ type => 'enrich', field => 'user',
+	    target => 'leak', $opt => $v }]), key => 'editor');
+	if (!defined $re) {
+		is($st, 200, "$what: accepted, fails at run time");
+		like(join(' ', @{$e->{warnings} || []}),
+		    qr/"nothere": no such file in maps_dir/,
+		    '... a warning') or diag explain $e;
+		next;
+	}
+	is($st, 422, "$what: refused") or diag explain $e;
+	is($e->{error}{field}, "filters[0].$opt", "... naming $opt");
+	like($e->{error}{message} // '', $re, "... $e->{error}{message}");
+	unlike($e->{error}{message} // '', qr/key/,
+	    '... and nothing of the file in the message');
+}
 
 # Reverse DNS: names added, the late one not, the run succeeds.
 my $rdns = [{ type => 'enrich', field => 'src_ip', rdns => JSON::PP::true,
@@ -179,6 +214,20 @@ my ($ast, $al) = $d->api(GET => "/api/v1/alerts?search=$s->{id}&limit=100");
 my ($a7) = grep { ($_->{content}{n} // -1) == 3 } @{$al->{items}};
 is($a7 && $a7->{content}{'src_ip.hostname'}, 'host7.example.net',
     '... the stored alert has the name');
+
+# The operator takes maps_dir away (SIGHUP): table files are refused.
+$d->{conf} = "resolver 127.0.0.1:$dns_port";
+$d->write_conf;
+my $pos = -s $d->logfile;
+$d->signal('HUP');
+ok($d->wait_for(sub { $d->log_since($pos) =~ /reloaded/ }, 30),
+    'reloaded without maps_dir');
+($st, $e) = $d->api(POST => '/api/v1/searches', $d->es_search(
+	filters => [{ type => 'enrich', field => 'user', target => 'team',
+	map_file => 'teams.txt' }]));
+is($st, 422, 'no maps_dir: map_file refused');
+like($e->{error}{message} // '', qr/^enrich: maps_dir is not set in 411d\.conf/,
+    "... $e->{error}{message}");
 
 $d->stop;
 like($d->log, qr/stopped/, '411d stopped cleanly');

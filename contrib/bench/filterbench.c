@@ -16,7 +16,8 @@
  * Records look like sshd / nginx log hits: 9 fields (host of 50, user of
  * 1000, src_ip of 65536, a 60-90 byte message, status, bytes, ...).
  * Specs that do not validate (a filter type this build lacks) are
- * reported as skipped with the reason.
+ * reported as skipped with the reason.  script_dir is /usr/bin here, so a
+ * script filter may name "cat".
  */
 #include "autoconf.h"
 
@@ -31,6 +32,7 @@
 #include "json.h"
 #include "record.h"
 #include "search.h"
+#include "trust.h"
 #include "util.h"
 
 static const char *const default_specs[] = {
@@ -55,7 +57,7 @@ static const char *const default_specs[] = {
 	    "\"cidr\":{\"10.0.0.0/8\":\"corp\",\"10.1.0.0/16\":\"lab\","
 	    "\"192.168.0.0/16\":\"home\"}}]",
 	"[{\"type\":\"spike\",\"key\":[\"host\"],\"ratio\":3}]",
-	"[{\"type\":\"script\",\"command\":[\"/bin/cat\"]}]",
+	"[{\"type\":\"script\",\"script\":\"cat\"}]",	/* /usr/bin */
 	NULL
 };
 
@@ -208,6 +210,7 @@ main(int argc, char *argv[])
 		specs = (const char *const *)argv;
 	if (n == 0 || rounds == 0)
 		return (2);
+	trust_set_dir(TRUST_SCRIPT, "/usr/bin");
 	base = event_base_new();
 	printf("%lu records, best of %lu rounds, CPU time of one process\n",
 	    n, rounds);

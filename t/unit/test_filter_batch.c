@@ -2,6 +2,8 @@
  * test_filter_batch.c -- the script filter (C8) through a real event loop,
  * and the enrich filter (C7): options, CIDR longest-prefix matches, maps,
  * table files and what a batch filter without a loop or resolver does.
+ * Scripts and tables are names in script_dir and maps_dir (trust.h): both
+ * are the test's tmp directory here.
  */
 #include "autoconf.h"
 
@@ -24,6 +26,7 @@
 #include "record.h"
 #include "search.h"
 #include "tap.h"
+#include "trust.h"
 #include "xmalloc.h"
 
 #define T0	1795460400000LL		/* 2026-11-23T19:00:00Z */
@@ -31,6 +34,10 @@
 static const char	*tmp;
 /* A file run_chain writes after validation, before the run. */
 static const char	*swap_path, *swap_body;
+/* A file run_chain replaces by a symlink after validation. */
+static const char	*swap_link, *swap_target;
+/* run_chain unsets script_dir and maps_dir after validation. */
+static int		 untrust;
 /* run_chain frees the chain after one loop turn instead of finishing. */
 static int		 cancel_early;
 
@@ -152,6 +159,17 @@ run_chain(const char *filters, struct filter_batch *in, int loop,
 		fclose(fp);
 		swap_path = NULL;
 	}
+	if (swap_link != NULL) {
+		(void)unlink(swap_link);
+		if (symlink(swap_target, swap_link) == -1)
+			bail("symlink %s", swap_link);
+		swap_link = NULL;
+	}
+	if (untrust) {
+		trust_set_dir(TRUST_SCRIPT, NULL);
+		trust_set_dir(TRUST_MAPS, NULL);
+		untrust = 0;
+	}
 	memset(&fe, 0, sizeof fe);
 	fe.fe_base = base;
 	fe.fe_now = T0;
@@ -219,6 +237,27 @@ mkscript(const char *name, const char *body)
 	return (path);
 }
 
+/* Write path with body and mode. */
+static void
+writefile(const char *path, const char *body, mode_t mode)
+{
+	FILE	*fp;
+
+	(void)unlink(path);
+	if ((fp = fopen(path, "w")) == NULL)
+		bail("fopen %s", path);
+	fputs(body, fp);
+	fclose(fp);
+	chmod(path, mode);
+}
+
+/* The file name of path. */
+static const char *
+base(const char *path)
+{
+	return (strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path);
+}
+
 /* Write a plain file tmp/name. */
 static char *
 mkfile(const char *name, const char *body)
@@ -235,13 +274,15 @@ mkfile(const char *name, const char *body)
 	return (path);
 }
 
-/* A script filter over prog with extra options. */
+/* A script filter over prog (its name in script_dir) with extra options. */
 static char *
 script_filters(const char *prog, const char *extra)
 {
 	char	*f;
 
-	if (asprintf(&f, "[{\"type\":\"script\",\"command\":[\"%s\"]%s%s}]",
+	if (strrchr(prog, '/') != NULL)
+		prog = strrchr(prog, '/') + 1;
+	if (asprintf(&f, "[{\"type\":\"script\",\"script\":\"%s\"%s%s}]",
 	    prog, extra ? "," : "", extra ? extra : "") == -1)
 		bail("asprintf");
 	return (f);
@@ -264,34 +305,55 @@ struct bad {
 };
 
 static const struct bad bads[] = {
-	{ "{\"type\":\"script\"}", "filters[0].command",
+	{ "{\"type\":\"script\"}", "filters[0].script",
 	    "script: is required" },
-	{ "{\"type\":\"script\",\"command\":\"/bin/cat\"}",
-	    "filters[0].command", "script: must be a list" },
-	{ "{\"type\":\"script\",\"command\":[]}", "filters[0].command",
-	    "script: must be a list" },
-	{ "{\"type\":\"script\",\"command\":[\"cat\"]}", "filters[0].command",
-	    "script: the program must be an absolute path" },
-	{ "{\"type\":\"script\",\"command\":[\"/bin/cat\",5]}",
-	    "filters[0].command", "script: must be a list of strings" },
-	{ "{\"type\":\"script\",\"command\":[\"/bin/cat\"],\"timeout\":\"6m\"}",
+	{ "{\"type\":\"script\",\"command\":[\"/bin/sh\",\"-c\",\"id\"]}",
+	    "filters[0].command", "script: is no longer accepted: a search "
+	    "cannot give a command line; name a program the operator put in "
+	    "script_dir" },
+	{ "{\"type\":\"script\",\"script\":\"cat\",\"command\":[\"/bin/cat\"]}",
+	    "filters[0].command", "script: is no longer accepted" },
+	{ "{\"type\":\"script\",\"script\":\"cat\",\"env\":{\"A\":\"b\"}}",
+	    "filters[0].env", "script: is no longer accepted: the environment" },
+	{ "{\"type\":\"script\",\"script\":\"/bin/cat\"}", "filters[0].script",
+	    "script: must be a plain file name, not a path" },
+	{ "{\"type\":\"script\",\"script\":\"../cat\"}", "filters[0].script",
+	    "script: must be a plain file name, not a path" },
+	{ "{\"type\":\"script\",\"script\":\"..\"}", "filters[0].script",
+	    "script: must not start with '.'" },
+	{ "{\"type\":\"script\",\"script\":\".\"}", "filters[0].script",
+	    "script: must not start with '.'" },
+	{ "{\"type\":\"script\",\"script\":\".hidden\"}", "filters[0].script",
+	    "script: must not start with '.'" },
+	{ "{\"type\":\"script\",\"script\":\"a\\u0000b\"}", "filters[0].script",
+	    "script: must not contain NUL" },
+	{ "{\"type\":\"script\",\"script\":\"\"}", "filters[0].script",
+	    "script: must be a file name" },
+	{ "{\"type\":\"script\",\"script\":[\"cat\"]}", "filters[0].script",
+	    "script: must be the name of a file in script_dir" },
+	{ "{\"type\":\"script\",\"script\":\"cat\",\"args\":\"-u\"}",
+	    "filters[0].args", "script: must be a list" },
+	{ "{\"type\":\"script\",\"script\":\"cat\",\"args\":[5]}",
+	    "filters[0].args", "script: must be a list of strings" },
+	{ "{\"type\":\"script\",\"script\":\"cat\",\"timeout\":\"6m\"}",
 	    "filters[0].timeout", "script: must be more than 0 and at most 5m" },
-	{ "{\"type\":\"script\",\"command\":[\"/bin/cat\"],\"timeout\":\"x\"}",
+	{ "{\"type\":\"script\",\"script\":\"cat\",\"timeout\":\"x\"}",
 	    "filters[0].timeout", "script:" },
-	{ "{\"type\":\"script\",\"command\":[\"/bin/cat\"],\"timeout\":[]}",
+	{ "{\"type\":\"script\",\"script\":\"cat\",\"timeout\":[]}",
 	    "filters[0].timeout", "script: must be a duration" },
-	{ "{\"type\":\"script\",\"command\":[\"/bin/cat\"],"
+	{ "{\"type\":\"script\",\"script\":\"cat\",\"timeout\":\"5s\","
+	    "\"max_cpu\":\"6s\"}", "filters[0].max_cpu",
+	    "script: must be at most the timeout" },
+	{ "{\"type\":\"script\",\"script\":\"cat\","
 	    "\"max_output\":\"12XB\"}", "filters[0].max_output",
 	    "script: must be a size" },
-	{ "{\"type\":\"script\",\"command\":[\"/bin/cat\"],\"max_output\":0}",
+	{ "{\"type\":\"script\",\"script\":\"cat\",\"max_output\":0}",
 	    "filters[0].max_output", "script: must be a size" },
-	{ "{\"type\":\"script\",\"command\":[\"/bin/cat\"],\"env\":[]}",
-	    "filters[0].env", "script: must be an object" },
-	{ "{\"type\":\"script\",\"command\":[\"/bin/cat\"],\"env\":{\"A\":1}}",
-	    "filters[0].env", "script: values must be strings" },
-	{ "{\"type\":\"script\",\"command\":[\"/bin/cat\"],"
-	    "\"env\":{\"A=B\":\"1\"}}", "filters[0].env", "script: names" },
-	{ "{\"type\":\"script\",\"command\":[\"/bin/cat\"],\"shell\":true}",
+	{ "{\"type\":\"script\",\"script\":\"cat\",\"max_memory\":\"1MB\"}",
+	    "filters[0].max_memory", "script: must be a size from 16MB" },
+	{ "{\"type\":\"script\",\"script\":\"cat\",\"max_memory\":\"5GB\"}",
+	    "filters[0].max_memory", "script: must be a size from 16MB" },
+	{ "{\"type\":\"script\",\"script\":\"cat\",\"shell\":true}",
 	    "filters[0].shell", "script: unknown option" },
 	{ "{\"type\":\"enrich\",\"cidr\":{}}", "filters[0].field",
 	    "enrich: is required" },
@@ -325,7 +387,16 @@ static const struct bad bads[] = {
 	    "enrich: \"a\": values must be strings" },
 	{ "{\"type\":\"enrich\",\"field\":\"ip\",\"target\":\"s\","
 	    "\"map_file\":\"rel/path\"}", "filters[0].map_file",
-	    "enrich: must be an absolute path" },
+	    "enrich: must be a plain file name, not a path" },
+	{ "{\"type\":\"enrich\",\"field\":\"ip\",\"target\":\"s\","
+	    "\"map_file\":\"/etc/services\"}", "filters[0].map_file",
+	    "enrich: must be a plain file name, not a path" },
+	{ "{\"type\":\"enrich\",\"field\":\"ip\",\"target\":\"s\","
+	    "\"cidr_file\":\"../411d.conf\"}", "filters[0].cidr_file",
+	    "enrich: must be a plain file name, not a path" },
+	{ "{\"type\":\"enrich\",\"field\":\"ip\",\"target\":\"s\","
+	    "\"map_file\":\"..\"}", "filters[0].map_file",
+	    "enrich: must not start with '.'" },
 	{ "{\"type\":\"enrich\",\"field\":\"ip\",\"rdns\":\"yes\"}",
 	    "filters[0].rdns", "enrich: must be true or false" },
 	{ "{\"type\":\"enrich\",\"field\":\"ip\",\"rdns\":true,"
@@ -364,8 +435,9 @@ test_validate(void)
 			diag("%s: field %s", bads[i].json, err.se_field);
 		json_free(j);
 	}
-	j = parse("[{\"type\":\"script\",\"command\":[\"/bin/cat\",\"-u\"],"
-	    "\"timeout\":\"30s\",\"max_output\":\"1MB\",\"env\":{\"A\":\"b\"}},"
+	j = parse("[{\"type\":\"script\",\"script\":\"cat\",\"args\":[\"-u\"],"
+	    "\"timeout\":\"30s\",\"max_output\":\"1MB\",\"max_cpu\":\"2s\","
+	    "\"max_memory\":\"64MB\"},"
 	    "{\"type\":\"enrich\",\"field\":\"ip\",\"target\":\"site\","
 	    "\"cidr\":{\"10.0.0.0/8\":\"corp\",\"2001:db8::/32\":\"v6\"}},"
 	    "{\"type\":\"enrich\",\"field\":\"ip\",\"rdns\":true,"
@@ -402,14 +474,14 @@ test_script(void)
 	filter_batch_clear(&res.out);
 	free(p);
 
-	/* Rewrite, with a time field and an env variable. */
-	p = mkscript("rewrite.sh", "sed \"s/\\\"old\\\"/\\\"$TAG\\\"/\"");
+	/* Rewrite, with a time field and an argument. */
+	p = mkscript("rewrite.sh", "sed \"s/\\\"old\\\"/\\\"$1\\\"/\"");
 	mkrecs(&in, "{\"v\":\"old\",\"time\":\"2026-11-23T19:00:00Z\"}", NULL);
-	run_script(p, "\"env\":{\"TAG\":\"new\"}", &in, &res);
+	run_script(p, "\"args\":[\"new\"]", &in, &res);
 	is_int(res.out.fb_n, 1, "rewrite: 1 record");
 	is_string(out_json(&res, 0),
 	    "{\"v\":\"new\",\"time\":\"2026-11-23T19:00:00Z\"}",
-	    "rewrite: changed by the script, env passed");
+	    "rewrite: changed by the script, argument passed");
 	ok(res.out.fb_n == 1 && res.out.fb_recs[0]->r_time == T0,
 	    "rewrite: event time from the time field");
 	filter_batch_clear(&res.out);
@@ -527,12 +599,12 @@ test_script(void)
 	    "freed while running: the program was reaped");
 	free(p);
 
-	/* Command not found. */
+	/* Program not found. */
 	mkrecs(&in, "{\"a\":1}", NULL);
-	run_script("/nonexistent/prog", NULL, &in, &res);
-	is_string(res.error, "filters[0] (script): cannot run "
-	    "/nonexistent/prog: No such file or directory",
-	    "exec failure reported");
+	run_script("nonexistent-prog", NULL, &in, &res);
+	is_string(res.error, "filters[0] (script): cannot run: "
+	    "\"nonexistent-prog\": no such file in script_dir",
+	    "a missing program reported");
 	is_int(res.out.fb_n, 1, "exec failure: records kept");
 	filter_batch_clear(&res.out);
 
@@ -643,7 +715,7 @@ test_enrich(void)
 	p = mkfile("nets.txt", "# networks\n10.0.0.0/8 first\n\n"
 	    "10.1.2.3/8   corp site\n  fd00::/8\tula  \n");
 	if (asprintf(&opts, "\"target\":\"site\",\"cidr_file\":\"%s\"",
-	    p) == -1)
+	    base(p)) == -1)
 		bail("asprintf");
 	mkrecs(&in, "{\"ip\":\"10.0.0.1\"}", "{\"ip\":\"fd12::1\"}", NULL);
 	run_enrich(opts, &in, &res, 0);
@@ -667,7 +739,7 @@ test_enrich(void)
 	/* A bad line: FILE:LINE at validation, an error at run time. */
 	free(mkfile("nets.txt", "10.0.0.0/8 corp\n\n10.0.0.0/99 x\n"));
 	if (asprintf(&text, "[{\"type\":\"enrich\",\"field\":\"ip\","
-	    "\"target\":\"site\",\"cidr_file\":\"%s\"}]", p) == -1)
+	    "\"target\":\"site\",\"cidr_file\":\"%s\"}]", base(p)) == -1)
 		bail("asprintf");
 	j = parse(text);
 	ok(filter_validate(j, &err) == -1 &&
@@ -691,7 +763,7 @@ test_enrich(void)
 
 	p = mkfile("users.txt", "alice ops team\nbob\n");
 	if (asprintf(&text, "[{\"type\":\"enrich\",\"field\":\"ip\","
-	    "\"target\":\"t\",\"map_file\":\"%s\"}]", p) == -1)
+	    "\"target\":\"t\",\"map_file\":\"%s\"}]", base(p)) == -1)
 		bail("asprintf");
 	j = parse(text);
 	ok(filter_validate(j, &err) == -1 &&
@@ -715,10 +787,10 @@ test_enrich(void)
 
 	/* Missing file: accepted, an error at run time. */
 	mkrecs(&in, "{\"ip\":\"bob\"}", NULL);
-	run_enrich("\"target\":\"t\",\"map_file\":\"/nonexistent/m\","
+	run_enrich("\"target\":\"t\",\"map_file\":\"nonexistent-m\","
 	    "\"on_error\":\"drop\"", &in, &res, 0);
-	ok(res.errors == 1 && strstr(res.error, "/nonexistent/m") != NULL,
-	    "missing file: %s", res.error);
+	ok(res.errors == 1 && strstr(res.error, "\"nonexistent-m\": no such "
+	    "file in maps_dir") != NULL, "missing file: %s", res.error);
 	is_int(res.out.fb_n, 0, "missing file, on_error drop: dropped");
 	filter_batch_clear(&res.out);
 
@@ -737,14 +809,199 @@ test_enrich(void)
 	filter_batch_clear(&res.out);
 }
 
+/* Validate filters (JSON array text): NULL, or err's "field: message". */
+static const char *
+refused(const char *filters)
+{
+	static char		 out[512];
+	struct search_err	 err;
+	struct json		*j;
+	int			 rc;
+
+	j = parse(filters);
+	memset(&err, 0, sizeof err);
+	rc = filter_validate(j, &err);
+	json_free(j);
+	if (rc == 0)
+		return (NULL);
+	snprintf(out, sizeof out, "%s: %s", err.se_field, err.se_message);
+	return (out);
+}
+
+/*
+ * The trust boundary: names only, inside the directories, symlinks out
+ * refused, nothing without the directive; the child's environment, user
+ * and limits.
+ */
+static void
+test_trust(void)
+{
+	struct filter_batch	 in;
+	struct result		 res;
+	const char		*e;
+	char			*p, *outside, *link;
+
+	/* A sibling of tmp: outside script_dir and maps_dir. */
+	outside = xprintf("%s-outside", tmp);
+	if (mkdir(outside, 0755) == -1 && errno != EEXIST)
+		bail("mkdir %s", outside);
+
+	/* A symlink leaving script_dir: refused at validation and run. */
+	p = xprintf("%s/evil.sh", outside);
+	writefile(p, "#!/bin/sh\ncat >/dev/null\necho '{\"evil\":1}'\n", 0755);
+	link = xprintf("%s/evil", tmp);
+	(void)unlink(link);
+	if (symlink(p, link) == -1)
+		bail("symlink");
+	e = refused("[{\"type\":\"script\",\"script\":\"evil\"}]");
+	ok(e != NULL && strstr(e, "filters[0].script: script: \"evil\" leads "
+	    "outside script_dir") == e, "symlink out of script_dir refused: %s",
+	    e ? e : "accepted");
+	ok(e != NULL && strstr(e, outside) == NULL,
+	    "... without telling where it leads");
+	/* Made a symlink out after validation (a stored search). */
+	writefile(link, "#!/bin/sh\ncat\n", 0755);
+	swap_link = link;
+	swap_target = p;
+	mkrecs(&in, "{\"a\":1}", NULL);
+	run_script("evil", NULL, &in, &res);
+	ok(strstr(res.error, "leads outside script_dir") != NULL,
+	    "symlink out: refused at run time too: %s", res.error);
+	is_string(out_json(&res, 0), "{\"a\":1}",
+	    "symlink out: the program never ran (records as given)");
+	free(link);
+	filter_batch_clear(&res.out);
+
+	/* A symlink inside the directory is fine. */
+	free(mkscript("real.sh", "cat"));
+	link = xprintf("%s/alias", tmp);
+	(void)unlink(link);
+	if (symlink("real.sh", link) == -1)
+		bail("symlink");
+	free(link);
+	ok(refused("[{\"type\":\"script\",\"script\":\"alias\"}]") == NULL,
+	    "a symlink staying inside script_dir accepted");
+
+	/* Not a regular file, not executable. */
+	link = xprintf("%s/adir", tmp);
+	if (mkdir(link, 0755) == -1 && errno != EEXIST)
+		bail("mkdir %s", link);
+	free(link);
+	e = refused("[{\"type\":\"script\",\"script\":\"adir\"}]");
+	ok(e != NULL && strstr(e, "is not a regular file") != NULL,
+	    "a directory refused: %s", e ? e : "accepted");
+	free(mkfile("noexec.sh", "#!/bin/sh\ncat\n"));
+	mkrecs(&in, "{\"a\":1}", NULL);
+	run_script("noexec.sh", NULL, &in, &res);
+	is_string(res.error, "filters[0] (script): cannot run \"noexec.sh\": "
+	    "not executable", "a file that is not executable");
+	filter_batch_clear(&res.out);
+
+	/* Environment and user. */
+	free(mkscript("env.sh", "cat >/dev/null; printf '{\"env\":\"%s\","
+	    "\"uid\":\"%s\"}\\n' \"$(env | grep -v '^PWD=' | sort | "
+	    "tr '\\n' ' ')\" \"$(id -u)\""));
+	setenv("FOUR11_TEST_SECRET", "leak", 1);
+	mkrecs(&in, "{\"a\":1}", NULL);
+	run_script("env.sh", NULL, &in, &res);
+	is_string(out_json(&res, 0), geteuid() == 0 ?
+	    "{\"env\":\"FOUR11_DRY_RUN=0 FOUR11_FROM=0 FOUR11_SEARCH_ID=1 "
+	    "FOUR11_TO=0 LANG=C PATH=/usr/bin:/bin \",\"uid\":\"65534\"}" :
+	    "{\"env\":\"FOUR11_DRY_RUN=0 FOUR11_FROM=0 FOUR11_SEARCH_ID=1 "
+	    "FOUR11_TO=0 LANG=C PATH=/usr/bin:/bin \"}",
+	    "only PATH, LANG and FOUR11_* in the environment%s",
+	    geteuid() == 0 ? "; as nobody (65534) under root" : "");
+	unsetenv("FOUR11_TEST_SECRET");
+	filter_batch_clear(&res.out);
+
+	/* CPU time limit: a busy loop is killed by it, not the timeout. */
+	free(mkscript("busy.sh", "cat >/dev/null; while :; do :; done"));
+	mkrecs(&in, "{\"a\":1}", NULL);
+	run_script("busy.sh", "\"max_cpu\":\"1s\",\"timeout\":\"5m\"", &in,
+	    &res);
+	ok(strstr(res.error, "killed: over its CPU time limit (max_cpu "
+	    "1000ms)") != NULL, "busy loop: killed at max_cpu: %s", res.error);
+	is_int(res.out.fb_n, 1, "busy loop: records kept (on_error keep)");
+	filter_batch_clear(&res.out);
+
+	/* Memory limit. */
+	free(mkscript("mem.sh", "cat >/dev/null; exec perl -e "
+	    "'$x = \"x\" x (200*1024*1024); print qq({\"n\":1}\\n)'"));
+	mkrecs(&in, "{\"a\":1}", NULL);
+	run_script("mem.sh", "\"max_memory\":\"64MB\"", &in, &res);
+	ok(res.errors == 1, "over max_memory: the program fails: %s",
+	    res.error);
+	filter_batch_clear(&res.out);
+
+	/* Without the directories: refused, saying why. */
+	trust_set_dir(TRUST_SCRIPT, NULL);
+	trust_set_dir(TRUST_MAPS, NULL);
+	e = refused("[{\"type\":\"script\",\"script\":\"keep.sh\"}]");
+	ok(e != NULL && strcmp(e, "filters[0].script: script: script_dir is "
+	    "not set in 411d.conf: the operator has allowed no such files") ==
+	    0, "no script_dir: refused: %s", e ? e : "accepted");
+	e = refused("[{\"type\":\"enrich\",\"field\":\"ip\",\"target\":"
+	    "\"t\",\"map_file\":\"users.txt\"}]");
+	ok(e != NULL && strcmp(e, "filters[0].map_file: enrich: maps_dir is "
+	    "not set in 411d.conf: the operator has allowed no such files") ==
+	    0, "no maps_dir: refused: %s", e ? e : "accepted");
+	trust_set_dir(TRUST_SCRIPT, tmp);
+	trust_set_dir(TRUST_MAPS, tmp);
+	/* A stored search after the directive went away. */
+	untrust = 1;
+	mkrecs(&in, "{\"a\":1}", NULL);
+	run_script("keep.sh", NULL, &in, &res);
+	ok(strstr(res.error, "script_dir is not set") != NULL,
+	    "no script_dir: a stored search fails at run time: %s",
+	    res.error);
+	filter_batch_clear(&res.out);
+	trust_set_dir(TRUST_SCRIPT, tmp);
+	trust_set_dir(TRUST_MAPS, tmp);
+
+	/* A map file through a symlink out of maps_dir. */
+	free(p);
+	p = xprintf("%s/secret.txt", outside);
+	writefile(p, "api_key SECRET\n", 0644);
+	link = xprintf("%s/secret", tmp);
+	(void)unlink(link);
+	if (symlink(p, link) == -1)
+		bail("symlink");
+	free(link);
+	e = refused("[{\"type\":\"enrich\",\"field\":\"ip\",\"target\":"
+	    "\"t\",\"map_file\":\"secret\"}]");
+	ok(e != NULL && strstr(e, "leads outside maps_dir") != NULL,
+	    "map_file symlink out of maps_dir refused: %s",
+	    e ? e : "accepted");
+	link = xprintf("%s/secret", tmp);
+	writefile(link, "x y\n", 0644);
+	swap_link = link;
+	swap_target = p;
+	mkrecs(&in, "{\"ip\":\"api_key\"}", NULL);
+	run_enrich("\"target\":\"t\",\"map_file\":\"secret\"", &in, &res,
+	    0);
+	free(link);
+	ok(strstr(res.error, "leads outside maps_dir") != NULL,
+	    "map_file symlink out at run time: %s", res.error);
+	is_string(out_json(&res, 0), "{\"ip\":\"api_key\"}",
+	    "map_file symlink out: nothing read at run time");
+	filter_batch_clear(&res.out);
+	free(p);
+	free(outside);
+}
+
 int
 main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	tmp = test_tmpdir();
-	plan(100);
+	/* script_dir and maps_dir; a script running as nobody enters it. */
+	chmod(tmp, 0755);
+	trust_set_dir(TRUST_SCRIPT, tmp);
+	trust_set_dir(TRUST_MAPS, tmp);
+	plan(129);
 	test_validate();
 	test_script();
 	test_enrich();
+	test_trust();
 	return (test_done());
 }
