@@ -290,4 +290,96 @@ ok($rc->wait_requests(sub { grep { $_->{path} eq '/e2e2' &&
     $_->{body} =~ /"h3"/ } @_ }), '... the next alert goes to the new url');
 $w2->stop;
 $d->stop;
+
+# issue 11, defect 9: an alert resolved in 411d reaches Alertmanager
+# receivers as "resolved" (send_resolved, default yes), not those with
+# send_resolved no (a "skipped" result instead); externalURL is 411d's
+# base_url; a batch holds one search's alerts, its commonLabels are those
+# they share.
+my $base = 'https://console.example/411';
+my $d3 = Test411->new(redis => $redis, conf => "base_url $base\n" .
+    "target am-loud webhook\ntarget am-quiet webhook\n");
+$d3->start;
+my $w3 = TestNotify->new(redis => $redis, conf => <<"EOF");
+retry_min 100ms
+target am-loud webhook url $url/loud format alertmanager batch 10 batch_wait 500ms
+target am-quiet webhook url $url/quiet format alertmanager send_resolved no
+EOF
+$w3->start(type => 'webhook', name => 'w3');
+my @s3;
+for my $n ('ssh', 'sudo') {
+	($st, my $x) = $d3->api(POST => '/api/v1/searches', { name => $n,
+	    type => 'push', priority => 'high', fields => ['host', 'user'],
+	    targets => [{ target => 'am-loud' }, { target => 'am-quiet' }] });
+	is($st, 201, "push search $n") or diag explain $x;
+	push @s3, $x;
+}
+$d3->api(POST => "/api/v1/push/$s3[0]{id}", [
+    { time => '2026-11-25T10:00:00Z', content => { host => 'h1', user => 'root' } },
+    { time => '2026-11-25T10:00:01Z', content => { host => 'h2', user => 'root' } }]);
+$d3->api(POST => "/api/v1/push/$s3[1]{id}", [
+    { time => '2026-11-25T10:00:02Z', content => { host => 'h1', user => 'bob' } }]);
+sub am_alerts {
+	my ($path, $status) = @_;
+	return map { my $b = $J->decode($_->{body});
+	    map { +{ %$_, body => $b } } grep { $_->{status} eq $status }
+	    @{$b->{alerts}} } grep { $_->{path} eq $path } $rc->requests;
+}
+ok(wait_for(sub { am_alerts('/loud', 'firing') == 3 &&
+    am_alerts('/quiet', 'firing') == 3 }, 30),
+    'both Alertmanager targets got the 3 alerts, firing');
+my $mixed = 0;
+for my $q (grep { $_->{path} eq '/loud' } $rc->requests) {
+	my $b = $J->decode($q->{body});
+	my %sid = map { ($_->{labels}{search_id} => 1) } @{$b->{alerts}};
+	$mixed++ if keys %sid != 1 ||
+	    $b->{groupKey} ne "{}:{search_id=\"" . (keys %sid)[0] . "\"}" ||
+	    ($b->{commonLabels}{search_id} // '') ne (keys %sid)[0];
+}
+is($mixed, 0, 'batch: one search a body, groupKey and commonLabels by it');
+my ($two) = grep { @{$_->{body}{alerts}} == 2 } am_alerts('/loud', 'firing');
+if ($two) {
+	is($two->{body}{commonLabels}{user}, 'root',
+	    '... commonLabels: what both alerts share (user=root)');
+	ok(!exists $two->{body}{commonLabels}{host},
+	    '... not host (h1, h2)');
+} else {
+	pass('the two alerts of a search came in two requests: no intersection to see');
+	pass('... (timing)');
+}
+my ($fa) = am_alerts('/loud', 'firing');
+is($fa->{body}{externalURL}, $base, 'externalURL: 411d\'s base_url');
+my ($x1) = grep { $_->{labels}{host} eq 'h1' && $_->{labels}{user} eq 'root' }
+    am_alerts('/loud', 'firing');
+my (undef, $al) = $d3->api(GET => "/api/v1/alerts?search=$s3[0]{id}");
+my ($a1) = grep { ($_->{content}{host} // '') eq 'h1' }
+    @{$al->{items} || []};
+ok($a1, 'the alert in 411d');
+($st, my $ar) = $d3->api(POST => '/api/v1/alerts/actions', {
+    ids => [$a1->{id} + 0], action => 'resolve',
+    resolution => 'action_taken' });
+is($st, 200, 'resolved in 411d') or diag explain $ar;
+ok(wait_for(sub { am_alerts('/loud', 'resolved') == 1 }, 30),
+    'send_resolved (default yes): the receiver gets it resolved');
+my ($ra) = am_alerts('/loud', 'resolved');
+is($ra->{body}{status}, 'resolved', '... status resolved');
+isnt($ra->{endsAt}, '0001-01-01T00:00:00Z', '... endsAt set');
+is($ra->{fingerprint}, $x1->{fingerprint}, '... the same alert');
+ok(wait_for(sub { grep { $_->{result} eq 'skipped' &&
+    ($_->{target}{name} // '') eq 'am-quiet' &&
+    ($_->{event_type} // '') eq 'alert.resolved' } results() }, 30),
+    'send_resolved no: a "skipped" result on 411:delivery');
+my ($sk) = grep { $_->{result} eq 'skipped' } results();
+like($sk->{error} // '', qr/send_resolved no/, '... saying why');
+is(scalar(am_alerts('/quiet', 'resolved')), 0, '... and nothing sent');
+my $slog = $d3->wait_for(sub {
+	my (undef, $l) = $d3->api(GET => "/api/v1/alerts/$a1->{id}/log");
+	my @e = grep { ($_->{action} // '') eq 'notify.skipped' }
+	    @{$l->{items} || []};
+	@e ? $e[0] : undef }, 30);
+ok($slog, '... and on the alert\'s log as notify.skipped');
+like($w3->log, qr/skipped: webhook: send_resolved no/,
+    '... and in the worker\'s log');
+is($w3->stop, 0, 'the worker stops');
+$d3->stop;
 done_testing();
