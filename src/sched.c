@@ -597,7 +597,11 @@ sched_backoff(const struct search *s, int n, int fail,
 	if (fail == SOURCE_FAIL_FINAL)
 		d = cap;
 	else {
-		d = SCHED_RETRY_MIN_MS;
+		d = sched_interval(s) / 4;
+		if (d > SCHED_RETRY_MIN_MS)
+			d = SCHED_RETRY_MIN_MS;
+		if (d < SCHED_RETRY_FLOOR_MS)
+			d = SCHED_RETRY_FLOOR_MS;
 		while (--n > 0 && d < cap)
 			d *= 2;
 		if (d > cap)

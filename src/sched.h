@@ -83,7 +83,9 @@ int64_t		 sched_lag(const struct sched *);
  * (*skipto becomes the checkpoint) and *end is the first to run.
  *
  * sched_backoff: the retry delay (ms) after n failures in a row, the
- * last of class fail (enum source_fail): 1 s doubling up to the cap,
+ * last of class fail (enum source_fail): 1 s (a quarter of the interval
+ * when that is shorter, at least 250 ms: the retry comes within the
+ * search's own interval) doubling up to the cap,
  * min(5 min, max(60 s, every)), for every class but SOURCE_FAIL_FINAL,
  * which waits the cap (the window must still run once the search or the
  * index is mended); jitter 80% to 120%; Retry-After (seconds) is honoured
@@ -91,6 +93,7 @@ int64_t		 sched_lag(const struct sched *);
  * same window is retried, the next waits for it.
  */
 #define SCHED_RETRY_MIN_MS	1000
+#define SCHED_RETRY_FLOOR_MS	250
 #define SCHED_RETRY_MAX_MS	(5 * 60 * 1000)
 #define SCHED_RETRY_AFTER_MAX_MS (60 * 60 * 1000)
 

@@ -11,7 +11,11 @@
  *   anything else			404 with an ES error body
  *
  * Searches are answered from an evtimer (never by sleeping), so any number
- * of them wait at once.  Hit times are spread over the window the request
+ * of them wait at once.  With -f PCT that share of the searches gets a
+ * fault instead, the six kinds in turn at random (-S SEED): 429 with
+ * Retry-After: 1, 503, 500 (each with an ES error body), a garbage 200
+ * (truncated JSON), a connection reset (RST, no answer), and a slow
+ * answer (after -s SLOW_MS, 5000: past the source's timeout).  Hit times are spread over the window the request
  * asked for (its range "gte" / "lt") when it can be found in the body.
  * Requests are counted by kind; SIGUSR1 prints the counts, SIGINT and
  * SIGTERM print them and exit.  The bound address is printed as
@@ -24,6 +28,7 @@
 #include <sys/socket.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -58,6 +63,20 @@ static const char *const kind_names[K_MAX] = {
 	"scroll_clear", "other"
 };
 
+enum fault {
+	F_429,
+	F_503,
+	F_500,
+	F_GARBAGE,
+	F_RESET,
+	F_SLOW,
+	F_MAX
+};
+
+static const char *const fault_names[F_MAX] = {
+	"f429", "f503", "f500", "garbage", "reset", "slow"
+};
+
 struct pending {
 	struct evhttp_request	*p_req;
 	struct event		*p_ev;
@@ -65,6 +84,7 @@ struct pending {
 	int			 p_scroll;	/* answer with a _scroll_id */
 	int64_t			 p_from;	/* window, or -1 */
 	int64_t			 p_to;
+	int			 p_reset;	/* reset the connection */
 };
 
 static struct event_base	*base;
@@ -75,6 +95,11 @@ static uint64_t			 counts[K_MAX];
 static uint64_t			 connections;
 static uint64_t			 ids;
 static long			 pending_now, pending_peak;
+static const struct timeval	*slow_tv, *now_tv;
+static long			 slow_ms = 5000;
+static double			 fault_pct;
+static uint64_t			 faults[F_MAX];
+static uint64_t			 rng = 88172645463325252ULL;
 
 static const char identity[] =
     "{\"name\":\"esresponder\",\"cluster_name\":\"bench\","
@@ -91,7 +116,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: esresponder [-p port] [-d delay_ms] "
-	    "[-n hits]\n");
+	    "[-n hits] [-f fault_pct] [-s slow_ms] [-S seed]\n");
 	exit(2);
 }
 
@@ -116,7 +141,10 @@ print_counts(const char *why)
 		total += counts[k];
 	}
 	printf(" total=%" PRIu64 " connections=%" PRIu64
-	    " pending_peak=%ld\n", total, connections, pending_peak);
+	    " pending_peak=%ld", total, connections, pending_peak);
+	for (k = 0; k < F_MAX; k++)
+		printf(" %s=%" PRIu64, fault_names[k], faults[k]);
+	printf("\n");
 	fflush(stdout);
 }
 
@@ -158,6 +186,36 @@ find_int(const char *body, const char *key)
 	return ((int64_t)v);
 }
 
+/* xorshift64*: the fault draws, repeatable with -S. */
+static uint64_t
+rand64(void)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return (rng * 2685821657736338717ULL);
+}
+
+/* Reset the request's connection: RST, no answer. */
+static void
+reset_conn(struct evhttp_request *req)
+{
+	struct evhttp_connection	*conn;
+	struct linger			 lg = { 1, 0 };
+	evutil_socket_t			 fd;
+
+	if ((conn = evhttp_request_get_connection(req)) == NULL) {
+		/* The client went away: this just frees the request. */
+		evhttp_send_reply(req, 500, "Gone", NULL);
+		return;
+	}
+	fd = bufferevent_getfd(evhttp_connection_get_bufferevent(conn));
+	if (fd != -1)
+		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	/* Frees the request with the connection. */
+	evhttp_connection_free(conn);
+}
+
 /* The delay is over: answer the search. */
 static void
 search_answer(evutil_socket_t fd, short what, void *arg)
@@ -169,6 +227,13 @@ search_answer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (p->p_reset) {
+		reset_conn(p->p_req);
+		event_free(p->p_ev);
+		free(p);
+		pending_now--;
+		return;
+	}
 	if (p->p_from >= 0 && p->p_to > p->p_from) {
 		from = p->p_from;
 		span = p->p_to - p->p_from;
@@ -213,9 +278,10 @@ search_answer(evutil_socket_t fd, short what, void *arg)
 	pending_now--;
 }
 
-/* A search: keep it until the delay is over. */
+/* A search: keep it until the delay tv is over. */
 static void
-search_start(struct evhttp_request *req, int pit, int scroll)
+search_start(struct evhttp_request *req, int pit, int scroll,
+    const struct timeval *tv, int reset)
 {
 	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
 	struct pending	*p;
@@ -230,6 +296,7 @@ search_start(struct evhttp_request *req, int pit, int scroll)
 	p->p_req = req;
 	p->p_pit = pit;
 	p->p_scroll = scroll;
+	p->p_reset = reset;
 	p->p_from = p->p_to = -1;
 	len = evbuffer_get_length(in);
 	if (len > 0 && (body = (char *)evbuffer_pullup(in, -1)) != NULL) {
@@ -244,9 +311,64 @@ search_start(struct evhttp_request *req, int pit, int scroll)
 		}
 	}
 	p->p_ev = evtimer_new(base, search_answer, p);
-	evtimer_add(p->p_ev, delay_tv);
+	evtimer_add(p->p_ev, tv);
 	if (++pending_now > pending_peak)
 		pending_peak = pending_now;
+}
+
+/* A search that gets a fault instead: 1, or 0 for a normal answer. */
+static int
+search_fault(struct evhttp_request *req, int pit, int scroll)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	enum fault		 f;
+
+	if (fault_pct <= 0 ||
+	    (double)(rand64() % 1000000) >= fault_pct * 10000.0)
+		return (0);
+	f = (enum fault)(rand64() % F_MAX);
+	faults[f]++;
+	switch (f) {
+	case F_429:
+		evhttp_add_header(h, "Retry-After", "1");
+		reply_str(req, 429, "Too Many Requests",
+		    "{\"error\":{\"root_cause\":[{\"type\":"
+		    "\"es_rejected_execution_exception\",\"reason\":"
+		    "\"rejected execution of coordinating operation\"}],"
+		    "\"type\":\"es_rejected_execution_exception\","
+		    "\"reason\":\"rejected execution of coordinating "
+		    "operation\"},\"status\":429}");
+		break;
+	case F_503:
+		reply_str(req, 503, "Service Unavailable",
+		    "{\"error\":{\"root_cause\":[],\"type\":"
+		    "\"search_phase_execution_exception\",\"reason\":"
+		    "\"all shards failed\",\"phase\":\"query\","
+		    "\"grouped\":true,\"failed_shards\":[]},\"status\":503}");
+		break;
+	case F_500:
+		reply_str(req, 500, "Internal Server Error",
+		    "{\"error\":{\"root_cause\":[{\"type\":"
+		    "\"null_pointer_exception\",\"reason\":\"injected\"}],"
+		    "\"type\":\"null_pointer_exception\",\"reason\":"
+		    "\"injected\"},\"status\":500}");
+		break;
+	case F_GARBAGE:
+		reply_str(req, HTTP_OK, "OK", "{\"took\":1,\"timed_out\":"
+		    "false,\"hits\":{\"total\":{\"value\":10,\"relation\":"
+		    "\"eq\"},\"hits\":[{\"_index\":\"logs-bench\",\"_id\":");
+		break;
+	case F_RESET:
+		/* From the loop: not inside evhttp's own callback. */
+		search_start(req, pit, scroll, now_tv, 1);
+		break;
+	case F_SLOW:
+		search_start(req, pit, scroll, slow_tv, 0);
+		break;
+	default:
+		return (0);
+	}
+	return (1);
 }
 
 static int
@@ -290,8 +412,11 @@ route(struct evhttp_request *req, void *arg)
 	} else if ((m == EVHTTP_REQ_POST || m == EVHTTP_REQ_GET) &&
 	    ends_with(path, "/_search")) {
 		counts[K_SEARCH]++;
-		search_start(req, strcmp(path, "/_search") == 0,
-		    query != NULL && strstr(query, "scroll=") != NULL);
+		if (!search_fault(req, strcmp(path, "/_search") == 0,
+		    query != NULL && strstr(query, "scroll=") != NULL))
+			search_start(req, strcmp(path, "/_search") == 0,
+			    query != NULL && strstr(query, "scroll=") != NULL,
+			    delay_tv, 0);
 	} else if (m == EVHTTP_REQ_DELETE && strcmp(path, "/_pit") == 0) {
 		counts[K_PIT_CLOSE]++;
 		reply_str(req, HTTP_OK, "OK",
@@ -360,8 +485,24 @@ main(int argc, char **argv)
 	char			*end;
 	int			 ch, fd, one = 1, i;
 
-	while ((ch = getopt(argc, argv, "d:n:p:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:f:n:p:s:S:")) != -1) {
 		switch (ch) {
+		case 'f':
+			fault_pct = strtod(optarg, &end);
+			if (*end != '\0' || fault_pct < 0 || fault_pct > 100)
+				usage();
+			break;
+		case 's':
+			slow_ms = strtol(optarg, &end, 10);
+			if (*end != '\0' || slow_ms < 0 || slow_ms > 3600000)
+				usage();
+			break;
+		case 'S':
+			rng = strtoull(optarg, &end, 10);
+			if (*end != '\0')
+				usage();
+			rng = rng * 2 + 1;	/* never 0 */
+			break;
 		case 'd':
 			delay_ms = strtol(optarg, &end, 10);
 			if (*end != '\0' || delay_ms < 0 || delay_ms > 3600000)
@@ -394,6 +535,11 @@ main(int argc, char **argv)
 	tv.tv_sec = delay_ms / 1000;
 	tv.tv_usec = (delay_ms % 1000) * 1000;
 	delay_tv = event_base_init_common_timeout(base, &tv);
+	tv.tv_sec = slow_ms / 1000;
+	tv.tv_usec = (slow_ms % 1000) * 1000;
+	slow_tv = event_base_init_common_timeout(base, &tv);
+	tv.tv_sec = tv.tv_usec = 0;
+	now_tv = event_base_init_common_timeout(base, &tv);
 
 	/* Our own socket, for a listen backlog big enough for a burst. */
 	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1) {

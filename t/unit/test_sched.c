@@ -477,8 +477,17 @@ test_backoff_class(void)
 	ok(in_band(sched_backoff(&s, 1, SOURCE_FAIL_FINAL, NULL),
 	    SCHED_RETRY_MAX_MS), "final: the cap (5 min for every 1h)");
 	mksearch(&s, 5, 1, 0);
+	ok(in_band(sched_backoff(&s, 1, SOURCE_FAIL_RETRY, NULL), 250),
+	    "every 1s, a 500: ~250 ms, within the interval (was ~57 s)");
+	ok(in_band(sched_backoff(&s, 3, SOURCE_FAIL_RETRY, NULL), 1000),
+	    "every 1s, 3 in a row: ~1 s");
+	mksearch(&s, 5, 2, 0);
+	ok(in_band(sched_backoff(&s, 1, SOURCE_FAIL_SLOW, NULL), 500),
+	    "every 2s: a quarter, ~500 ms");
+	mksearch(&s, 5, 60, 0);
 	ok(in_band(sched_backoff(&s, 1, SOURCE_FAIL_RETRY, NULL), 1000),
-	    "every 1s, a 500: ~1 s (was ~57 s: the cap)");
+	    "every 1m: ~1 s");
+	mksearch(&s, 5, 1, 0);
 	is_int(1000, sched_backoff(&s, 1, SOURCE_FAIL_OVERLOAD, "1") < 1000 ?
 	    0 : 1000, "429 with Retry-After 1: at least 1 s");
 	is_int(30000, sched_backoff(&s, 1, SOURCE_FAIL_OVERLOAD, "30"),
@@ -584,7 +593,7 @@ test_aimd(void)
 int
 main(void)
 {
-	plan(62 + 16 + 15 + 5 + 15);
+	plan(62 + 16 + 15 + 8 + 15);
 	test_grid();
 	test_new_search();
 	test_checkpoint();
