@@ -10,7 +10,9 @@
  * from a later loop turn) and ends the delivery with exactly one
  * delivery_done.  The core then acknowledges the job, schedules a retry
  * (exponential back-off with jitter, Retry-After honoured) or dead-letters
- * it, and reports the result on 411:delivery.
+ * it, and reports the result on 411:delivery.  A target that does not act
+ * on a job (DELIVERY_SKIPPED) has it acknowledged and reported "skipped",
+ * with its reason logged: never dropped silently.
  */
 #ifndef PROG_NOTIFY_H
 #define PROG_NOTIFY_H

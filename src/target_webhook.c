@@ -4,12 +4,21 @@
  * ("X-411-Signature: sha256=HEX") when the target has a secret.
  *
  * "format alertmanager" sends the body of Alertmanager's webhook (version
- * 4) instead, so that receivers written for Alertmanager work unchanged.
+ * 4) instead, so that receivers written for Alertmanager work unchanged:
+ * one group per search (groupLabels {search_id}), commonLabels and
+ * commonAnnotations what all its alerts share, externalURL the target's
+ * external_url or 411d's base_url (producer.base_url).  A search event
+ * is one alert for the search, labelled four11_event="search.failed",
+ * firing on search.failed and resolved on search.recovered.
  *
- * "batch N" (N > 1) gathers the jobs of a target for up to batch_wait
- * (1s) or N jobs, and sends them in one request: {"events": [...]} (or
- * one Alertmanager body with every alert), Idempotency-Key the SHA-256 of
- * the event ids; the answer ends every delivery of the batch alike.
+ * "batch N" (N > 1) gathers the jobs of a target (in the Alertmanager
+ * format, of a target and a search) for up to batch_wait (1s) or N jobs,
+ * and sends them in one request: {"events": [...]} (or one Alertmanager
+ * body with every alert), Idempotency-Key the SHA-256 of the event ids;
+ * the answer ends every delivery of the batch alike.
+ *
+ * "send_resolved no" skips alert.resolved and search.recovered jobs
+ * (result "skipped"); the default, yes, sends them.
  */
 #include "autoconf.h"
 
