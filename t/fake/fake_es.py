@@ -1659,6 +1659,13 @@ def match_fault(method, path, full):
             p = f.get('path')
             if p and not (re.search(p, path) or re.search(p, full)):
                 continue
+            # "every": K, "offset": J -- only the (J+1)th, (J+1+K)th...
+            # request that reaches this fault gets it (a deterministic mix).
+            if f.get('every'):
+                f['seen'] = f.get('seen', 0) + 1
+                if (f['seen'] - 1 - f.get('offset', 0)) % f['every'] != 0 \
+                        or f['seen'] - 1 < f.get('offset', 0):
+                    continue
             if f.get('left') is not None:
                 f['left'] -= 1
             f['hits'] = f.get('hits', 0) + 1
