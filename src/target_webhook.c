@@ -146,7 +146,7 @@ webhook_am_alert(struct am_alert *aa, const struct json *p,
 	struct buf		 canon = BUF_INIT;
 	char			*t;
 	size_t			 i;
-	int64_t			 id;
+	int64_t			 id = 0;
 
 	memset(aa, 0, sizeof *aa);
 	type = json_str(json_get(p, "event_type"));
@@ -235,7 +235,16 @@ webhook_am_alert(struct am_alert *aa, const struct json *p,
 	if (hash != NULL && strncmp(hash, "sha256:", 7) == 0 &&
 	    strlen(hash) >= 7 + 16)
 		snprintf(aa->aa_fp, sizeof aa->aa_fp, "%.16s", hash + 7);
-	else {
+	else if (a == NULL) {
+		/* A search: its PagerDuty dedup key's, whatever it says. */
+		(void)json_int(json_get(json_get(p, "search"), "id"), &id);
+		buf_printf(&canon, "411/%s/search/%lld",
+		    (s = notify_str(p, "producer.instance")) != NULL ? s :
+		    "411", (long long)id);
+		snprintf(aa->aa_fp, sizeof aa->aa_fp, "%016llx",
+		    (unsigned long long)util_hash(canon.b_data, canon.b_len));
+		buf_free(&canon);
+	} else {
 		/* Else the labels', as Alertmanager does it. */
 		json_canonical(aa->aa_labels, &canon);
 		snprintf(aa->aa_fp, sizeof aa->aa_fp, "%016llx",
