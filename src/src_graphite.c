@@ -473,7 +473,8 @@ graphite_done_cb(void *arg, const struct httpc_result *res)
 	if (g->g_parse_failed) {
 		buf_printf(&msg, "graphite %s: the answer is not valid JSON: "
 		    "%s", name, jstream_error(g->g_js));
-		graphite_end(g, msg.b_data, 0, NULL);
+		/* Garbage or truncated: this try failed. */
+		graphite_end(g, msg.b_data, SOURCE_FAIL_RETRY, NULL);
 		goto done;
 	}
 	if (!res->hr_ok && !(res->hr_aborted && g->g_enough)) {
@@ -509,13 +510,13 @@ graphite_done_cb(void *arg, const struct httpc_result *res)
 	if (!g->g_started) {
 		buf_printf(&msg, "graphite %s: the answer is empty, not a "
 		    "JSON array of series", name);
-		graphite_end(g, msg.b_data, 0, NULL);
+		graphite_end(g, msg.b_data, SOURCE_FAIL_RETRY, NULL);
 		goto done;
 	}
 	if (jstream_finish(g->g_js) == -1) {
 		buf_printf(&msg, "graphite %s: the answer is not valid JSON: "
 		    "%s", name, jstream_error(g->g_js));
-		graphite_end(g, msg.b_data, 0, NULL);
+		graphite_end(g, msg.b_data, SOURCE_FAIL_RETRY, NULL);
 		goto done;
 	}
 	graphite_end(g, NULL, 0, NULL);
