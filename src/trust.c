@@ -23,6 +23,7 @@
 
 static char	*trust_dirs[TRUST_NKINDS];
 static char	*trust_user;		/* NULL: CONFIG_SCRIPT_USER */
+static int	 trust_lenient_on;
 
 static const char *const trust_directives[TRUST_NKINDS] = {
 	"script_dir", "maps_dir", "certs_dir"
@@ -65,6 +66,20 @@ const char *
 trust_directive(enum trust_kind k)
 {
 	return (trust_directives[k]);
+}
+
+/* Lenient checks on or off (stored searches only). */
+void
+trust_lenient(int on)
+{
+	trust_lenient_on = on;
+}
+
+/* Whether checks are lenient. */
+int
+trust_is_lenient(void)
+{
+	return (trust_lenient_on);
 }
 
 /* Whether name is a plain file name. */
@@ -175,6 +190,8 @@ trust_check(enum trust_kind k, const struct json *j, char *msg, size_t len)
 	char		*real;
 	int		 missing;
 
+	if (trust_lenient_on)
+		return (0);		/* resolved, and refused, at run time */
 	if (json_str(j) == NULL) {
 		snprintf(msg, len, "must be the name of a file in %s",
 		    trust_directives[k]);

@@ -60,6 +60,15 @@ char		*trust_resolve(enum trust_kind, const char *, int, int *,
 int		 trust_check(enum trust_kind, const struct json *, char *,
 		    size_t);
 /*
+ * Lenient checks (on: 1) for loading stored searches "without the config
+ * checks": trust_check accepts anything and script filters accept their
+ * old options, so a search saved before a directive went away (or before
+ * "command" was refused) stays visible and fails at its runs instead,
+ * where every name is resolved again.  Never on for what an editor sends.
+ */
+void		 trust_lenient(int);
+int		 trust_is_lenient(void);
+/*
  * When 411d runs as root, whom scripts run as: 0 with *uid and *gid (the
  * user named by script_user), or -1 with msg when that user does not
  * exist.  When not root: 1 (scripts run as 411d's own user).

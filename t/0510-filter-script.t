@@ -245,6 +245,19 @@ like(join(' ', @{$run->{warnings} || []}, $run->{error} // ''),
     or diag explain $run;
 is($run->{alerts}, 5, '... its records kept (on_error keep)');
 
+# Restarted without script_dir: the stored search is still there (loaded
+# without the config checks) and fails at its runs, saying why.
+$d->stop;
+$d->start(keep_conf => 1);
+($st, my $again) = $d->api(GET => "/api/v1/searches/$s->{id}");
+is($st, 200, 'after a restart without script_dir the search is still there')
+    or diag explain $again;
+like($d->log_since(0), qr/search $s->{id}: filters\[0\]\.script: script: script_dir is not set/,
+    '... with a warning at start');
+($st, $run) = $d->api(POST => "/api/v1/searches/$s->{id}/run", {});
+like(join(' ', @{$run->{warnings} || []}), qr/script_dir is not set/,
+    '... and its runs say why') or diag explain $run;
+
 $d->stop;
 like($d->log, qr/stopped/, '411d stopped cleanly');
 done_testing();
