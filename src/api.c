@@ -29,10 +29,12 @@
 #include "autoconf.h"
 
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -42,9 +44,12 @@
 #include <strings.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <event2/util.h>
 
 #include "alert.h"
 #include "api.h"
@@ -82,6 +87,9 @@
 #define API_BODY_ADMIN		(64 * 1024)	/* users, groups, keys */
 #define API_NOTE_MAX		1000	/* characters of a change_note */
 #define API_BODY_SLACK		(64 * 1024)	/* read past api_max_body */
+#define API_PAUSE_MS		250	/* no accept() after EMFILE... */
+#define API_FD_RESERVE		64	/* files kept for all but the API */
+#define API_BACKLOG		128	/* listen() */
 
 /* A change waiting for its answer, to be audited (see the top). */
 struct api_pending {
@@ -103,6 +111,8 @@ struct api_pending_run {
 };
 
 static void	api_request_cb(struct evhttp_request *, void *);
+static void	api_conn_request(struct api *, struct evhttp_request *);
+static void	api_conn_answer(struct api *, struct evhttp_request *);
 static void	api_audit_answer(struct api *, struct evhttp_request *, int,
 		    const char *, size_t);
 static void	api_search_history(struct api_call *, uint64_t);
@@ -322,8 +332,10 @@ api_send(struct api *a, struct evhttp_request *req, int status,
 	}
 	if (status >= 400 && a != NULL && a->a_env->ae_run->re_metrics != NULL)
 		a->a_env->ae_run->re_metrics->m_api_errors++;
-	if (a != NULL)
+	if (a != NULL) {
 		api_audit_answer(a, req, status, body, len);
+		api_conn_answer(a, req);
+	}
 	out = evbuffer_new();
 	evbuffer_add(out, body, len);
 	evbuffer_add(out, "\n", 1);
@@ -451,22 +463,39 @@ api_body_json(struct api_call *c, int empty_ok, int object, int *answered)
 	return (j);
 }
 
-/* Check that only the named query parameters are present. */
+/*
+ * Check that only the named query parameters are present, each once
+ * unless its name is marked "+" (it may be repeated: "+state").
+ */
 int
 api_params_ok(struct api_call *c, const char *const *allowed)
 {
-	struct evkeyval	*kv;
+	struct evkeyval	*kv, *kv2;
+	const char	*name;
 	size_t		 i;
 
 	TAILQ_FOREACH(kv, &c->c_query, next) {
-		for (i = 0; allowed[i] != NULL; i++) {
-			if (strcmp(kv->key, allowed[i]) == 0)
+		for (i = 0; (name = allowed[i]) != NULL; i++) {
+			if (*name == '+')
+				name++;
+			if (strcmp(kv->key, name) == 0)
 				break;
 		}
-		if (allowed[i] == NULL) {
+		if (name == NULL) {
 			api_error(c->c_api, c->c_req, 400, kv->key,
 			    "unknown query parameter \"%s\"", kv->key);
 			return (0);
+		}
+		if (*allowed[i] == '+')
+			continue;
+		for (kv2 = TAILQ_NEXT(kv, next); kv2 != NULL;
+		    kv2 = TAILQ_NEXT(kv2, next)) {
+			if (strcmp(kv2->key, kv->key) == 0) {
+				api_error(c->c_api, c->c_req, 400, kv->key,
+				    "query parameter \"%s\" given more than "
+				    "once", kv->key);
+				return (0);
+			}
 		}
 	}
 	return (1);
@@ -1389,7 +1418,12 @@ done:
 	json_free(body);
 }
 
-/* GET /healthz */
+/*
+ * GET /healthz.  Without a key (or with one not known): the states only,
+ * status, store, redis, outbox and each source's health; the texts of
+ * errors (which may name hosts, paths, upstream answers) and the rest
+ * need a key of any role.
+ */
 static void
 api_healthz(struct api_call *c)
 {
@@ -1398,7 +1432,9 @@ api_healthz(struct api_call *c)
 	const char		*serr = store_last_error(re->re_store);
 	uint64_t		 depth = outbox_depth(re->re_outbox);
 	int			 up = queue_up(env->ae_queue), degraded;
+	struct source_state	*ss;
 	yajl_gen		 g;
+	size_t			 i, n;
 
 	degraded = !up || serr != NULL || sources_degraded(re->re_sources);
 	g = jgen_new();
@@ -1407,6 +1443,26 @@ api_healthz(struct api_call *c)
 	jgen_str(g, "store");
 	yajl_gen_map_open(g);
 	jgen_kstr(g, "status", serr == NULL ? "ok" : "error");
+	if (c->c_role == ROLE_NONE) {
+		yajl_gen_map_close(g);
+		jgen_kstr(g, "redis", up ? "up" : "down");
+		jgen_kint(g, "outbox", (int64_t)depth);
+		jgen_str(g, "sources");
+		yajl_gen_map_open(g);
+		n = sources_count(re->re_sources);
+		for (i = 0; i < n; i++) {
+			ss = sources_at(re->re_sources, i);
+			jgen_str(g, ss->ss_cfg->cs_name);
+			yajl_gen_map_open(g);
+			jgen_kstr(g, "health",
+			    sources_health_name(ss->ss_health));
+			yajl_gen_map_close(g);
+		}
+		yajl_gen_map_close(g);
+		yajl_gen_map_close(g);
+		api_send_gen(c->c_api, c->c_req, 200, g);
+		return;
+	}
 	jgen_kstr(g, "error", serr);
 	jgen_kint(g, "mapsize", (int64_t)store_mapsize(re->re_store));
 	yajl_gen_map_close(g);
@@ -1498,6 +1554,17 @@ api_metrics(struct api_call *c)
 	metrics_family(&b, "four11_api_errors_total", "counter",
 	    "Requests answered with an error status.",
 	    (double)m->m_api_errors);
+	metrics_family(&b, "four11_api_connections", "gauge",
+	    "Open API connections.", (double)c->c_api->a_nconns);
+	metrics_family(&b, "four11_api_connections_refused_total", "counter",
+	    "API connections closed at once: api_max_connections open.",
+	    (double)c->c_api->a_refused);
+	metrics_family(&b, "four11_api_request_timeouts_total", "counter",
+	    "API connections closed: no whole request within "
+	    "api_request_timeout.", (double)c->c_api->a_timedout);
+	metrics_family(&b, "four11_api_accept_pauses_total", "counter",
+	    "Pauses of the API listener after a failed accept (EMFILE...).",
+	    (double)c->c_api->a_pauses);
 	metrics_family(&b, "process_cpu_seconds_total", "counter",
 	    "CPU time used by 411d.", (double)util_cpu_us() / 1e6);
 	metrics_family(&b, "process_start_time_seconds", "gauge",
@@ -1553,6 +1620,7 @@ api_metrics(struct api_call *c)
 	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
 	out = evbuffer_new();
 	evbuffer_add(out, b.b_data, b.b_len);
+	api_conn_answer(c->c_api, c->c_req);
 	evhttp_send_reply(c->c_req, 200, "OK", out);
 	evbuffer_free(out);
 	buf_free(&b);
@@ -1713,6 +1781,35 @@ api_limits(struct api_call *c, const char *q)
 	return (0);
 }
 
+/*
+ * The decoded path of a request, runs of '/' made one.  evhttp reads
+ * "//api/v1/alerts" as the host "api" and the path "/v1/alerts" (an
+ * authority); a request line's path is taken as sent.
+ */
+static char *
+api_path_decode(struct evhttp_request *req, const struct evhttp_uri *uri,
+    size_t *len)
+{
+	const char	*raw = evhttp_request_get_uri(req);
+	char		*enc, *path, *r, *w;
+
+	if (raw != NULL && raw[0] == '/' && raw[1] == '/') {
+		enc = xstrdup(raw);
+		enc[strcspn(enc, "?#")] = '\0';
+		path = evhttp_uridecode(enc, 0, len);
+		free(enc);
+	} else
+		path = evhttp_uridecode(evhttp_uri_get_path(uri), 0, len);
+	if (path == NULL)
+		return (NULL);
+	for (r = w = path; r < path + *len; r++)
+		if (*r != '/' || w == path || w[-1] != '/')
+			*w++ = *r;
+	*w = '\0';
+	*len = (size_t)(w - path);
+	return (path);
+}
+
 /* Every request comes here. */
 static void
 api_request_cb(struct evhttp_request *req, void *arg)
@@ -1733,6 +1830,7 @@ api_request_cb(struct evhttp_request *req, void *arg)
 	c.c_api = a;
 	c.c_req = req;
 	c.c_method = evhttp_request_get_command(req);
+	api_conn_request(a, req);
 	if (a->a_env->ae_run->re_metrics != NULL)
 		a->a_env->ae_run->re_metrics->m_api_requests++;
 	uri = evhttp_request_get_evhttp_uri(req);
@@ -1740,8 +1838,8 @@ api_request_cb(struct evhttp_request *req, void *arg)
 		api_error(a, req, 400, NULL, "bad request line");
 		return;
 	}
-	if ((path = evhttp_uridecode(evhttp_uri_get_path(uri), 0,
-	    &pathlen)) == NULL || strlen(path) != pathlen) {
+	if ((path = api_path_decode(req, uri, &pathlen)) == NULL ||
+	    strlen(path) != pathlen) {
 		api_error(a, req, 400, NULL, "bad path");
 		goto done;
 	}
@@ -1754,8 +1852,15 @@ api_request_cb(struct evhttp_request *req, void *arg)
 	if (strcmp(path, "/healthz") == 0) {
 		if (c.c_method != EVHTTP_REQ_GET)
 			api_bad_method(&c, "GET");
-		else
+		else {
+			evcon = evhttp_request_get_connection(req);
+			if (evcon != NULL)
+				evhttp_connection_get_peer(evcon, &peer, &port);
+			c.c_role = auth_request(a->a_cfg, a->a_users, peer,
+			    evhttp_request_get_input_headers(req), &c.c_actor,
+			    &via);
 			api_healthz(&c);
+		}
 		goto done;
 	}
 	if (strcmp(path, "/metrics") == 0) {
@@ -1809,6 +1914,314 @@ done:
 	free(path);
 }
 
+/*
+ * Connections.  evhttp (libevent 2.1) has no connection limit and no
+ * deadline for a whole request, and logs and retries a failed accept()
+ * at once.  So:
+ *
+ * - We make the listener (evhttp_bind_listener) and give it an error
+ *   callback: after EMFILE, ENFILE and the like it is paused for
+ *   API_PAUSE_MS instead of spinning.
+ * - evhttp asks us for each new connection's bufferevent (api_bev_cb),
+ *   before it has the connection; the connection is checked just after
+ *   (api_fresh_cb, the same turn of the loop, before any of its reads):
+ *   TCP_NODELAY, and over a_max_conns it is closed at once.
+ * - Each connection has a deadline, api_request_timeout: armed when it
+ *   opens and when the first byte of a request arrives after an answer,
+ *   disarmed when the request is whole (api_request_cb).  Past it the
+ *   connection is closed.  Idle time between requests and each read are
+ *   bound by api_timeout (evhttp's timeout).  A connection whose request
+ *   we hold (a run being answered later) is never closed by us.
+ */
+struct api_conn {
+	TAILQ_ENTRY(api_conn)	 ac_entry;
+	struct api		*ac_api;
+	struct bufferevent	*ac_bev;
+	struct evhttp_connection *ac_evcon;	/* NULL while fresh */
+	struct event		*ac_deadline;
+	struct evbuffer_cb_entry *ac_incb;	/* on the input buffer */
+	struct evhttp_request	*ac_req;	/* delivered, not answered */
+};
+
+/* The API of the error callback (evhttp holds the listener's argument). */
+static struct api	*api_self;
+
+/* evhttp needs a bufferevent for a new connection: note it. */
+static struct bufferevent *
+api_bev_cb(struct event_base *base, void *arg)
+{
+	struct api	*a = arg;
+	struct api_conn	*ac;
+
+	ac = xcalloc(1, sizeof *ac);
+	ac->ac_api = a;
+	if ((ac->ac_bev = bufferevent_socket_new(base, -1,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		free(ac);
+		return (NULL);		/* evhttp makes one: unchecked */
+	}
+	TAILQ_INSERT_TAIL(&a->a_fresh, ac, ac_entry);
+	event_active(a->a_fresh_ev, EV_TIMEOUT, 1);
+	return (ac->ac_bev);
+}
+
+/* Arm a connection's deadline for a request. */
+static void
+api_conn_arm(struct api_conn *ac)
+{
+	struct timeval	 tv;
+
+	tv.tv_sec = ac->ac_api->a_cfg->c_api_request_timeout;
+	tv.tv_usec = 0;
+	evtimer_add(ac->ac_deadline, &tv);
+}
+
+/* Forget a connection (it is closing); the caller frees the evcon. */
+static void
+api_conn_drop(struct api_conn *ac)
+{
+	struct api	*a = ac->ac_api;
+
+	TAILQ_REMOVE(&a->a_conns, ac, ac_entry);
+	a->a_nconns--;
+	evhttp_connection_set_closecb(ac->ac_evcon, NULL, NULL);
+	evbuffer_remove_cb_entry(bufferevent_get_input(ac->ac_bev),
+	    ac->ac_incb);
+	event_free(ac->ac_deadline);
+	free(ac);
+}
+
+/* evhttp closes a connection. */
+static void
+api_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	(void)evcon;
+	api_conn_drop(arg);
+}
+
+/* The deadline of a request passed: close the connection. */
+static void
+api_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct api_conn			*ac = arg;
+	struct evhttp_connection	*evcon = ac->ac_evcon;
+	char				*peer = NULL;
+	ev_uint16_t			 port = 0;
+
+	(void)fd;
+	(void)what;
+	if (ac->ac_req != NULL)
+		return;
+	ac->ac_api->a_timedout++;
+	evhttp_connection_get_peer(evcon, &peer, &port);
+	log_info("api: closing the connection from %s: no whole request "
+	    "in %llds (api_request_timeout)", peer != NULL ? peer : "?",
+	    (long long)ac->ac_api->a_cfg->c_api_request_timeout);
+	api_conn_drop(ac);
+	evhttp_connection_free(evcon);
+}
+
+/* Bytes came in: the first of a request arms the deadline. */
+static void
+api_input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct api_conn	*ac = arg;
+
+	(void)buf;
+	if (info->n_added > 0 && ac->ac_req == NULL &&
+	    !evtimer_pending(ac->ac_deadline, NULL))
+		api_conn_arm(ac);
+}
+
+/* Check the connections evhttp just made (see the top of this part). */
+static void
+api_fresh_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct api			*a = arg;
+	struct api_conn			*ac;
+	struct evhttp_connection	*evcon;
+	void				*cbarg = NULL;
+	evutil_socket_t			 sfd;
+	int				 one = 1;
+
+	(void)fd;
+	(void)what;
+	while ((ac = TAILQ_FIRST(&a->a_fresh)) != NULL) {
+		TAILQ_REMOVE(&a->a_fresh, ac, ac_entry);
+		/* evhttp's callbacks on the bufferevent carry the evcon. */
+		bufferevent_getcb(ac->ac_bev, NULL, NULL, NULL, &cbarg);
+		evcon = cbarg;
+		sfd = bufferevent_getfd(ac->ac_bev);
+		if (evcon == NULL || sfd == -1) {
+			free(ac);
+			continue;
+		}
+		if (setsockopt(sfd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof one) == -1)
+			log_debug("api: TCP_NODELAY: %s", strerror(errno));
+		if (a->a_nconns >= a->a_max_conns) {
+			a->a_refused++;
+			log_warnx("api: %zu connections open "
+			    "(api_max_connections): closing a new one",
+			    a->a_nconns);
+			free(ac);
+			evhttp_connection_free(evcon);
+			continue;
+		}
+		ac->ac_evcon = evcon;
+		ac->ac_deadline = evtimer_new(a->a_env->ae_run->re_base,
+		    api_deadline_cb, ac);
+		ac->ac_incb = evbuffer_add_cb(bufferevent_get_input(ac->ac_bev),
+		    api_input_cb, ac);
+		TAILQ_INSERT_TAIL(&a->a_conns, ac, ac_entry);
+		a->a_nconns++;
+		evhttp_connection_set_closecb(evcon, api_conn_closed, ac);
+		api_conn_arm(ac);
+	}
+}
+
+/* The connection of a request, or NULL (gone, or not checked). */
+static struct api_conn *
+api_conn_of(struct api *a, struct evhttp_request *req)
+{
+	struct evhttp_connection	*evcon;
+	struct api_conn			*ac;
+
+	if ((evcon = evhttp_request_get_connection(req)) == NULL)
+		return (NULL);
+	TAILQ_FOREACH(ac, &a->a_conns, ac_entry)
+		if (ac->ac_evcon == evcon)
+			return (ac);
+	return (NULL);
+}
+
+/* A request is whole: no deadline until it is answered. */
+static void
+api_conn_request(struct api *a, struct evhttp_request *req)
+{
+	struct api_conn	*ac;
+
+	if ((ac = api_conn_of(a, req)) == NULL)
+		return;
+	evtimer_del(ac->ac_deadline);
+	ac->ac_req = req;
+}
+
+/* A request is being answered: its connection may have a deadline again. */
+static void
+api_conn_answer(struct api *a, struct evhttp_request *req)
+{
+	struct api_conn	*ac;
+
+	if ((ac = api_conn_of(a, req)) != NULL && ac->ac_req == req)
+		ac->ac_req = NULL;
+}
+
+/* The pause after a failed accept() is over. */
+static void
+api_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct api	*a = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(a->a_listener);
+}
+
+/* accept() failed (not EAGAIN/EINTR/ECONNABORTED): pause the listener. */
+static void
+api_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct api	*a = api_self;
+	struct timeval	 tv = { 0, API_PAUSE_MS * 1000 };
+	int		 err = EVUTIL_SOCKET_ERROR();
+
+	(void)arg;
+	evconnlistener_disable(lev);
+	if (a == NULL || a->a_listener != lev)
+		return;
+	a->a_pauses++;
+	log_warnx("api: accept: %s; not accepting for %d ms (%zu API "
+	    "connections open)", strerror(err), API_PAUSE_MS, a->a_nconns);
+	evtimer_add(a->a_resume_ev, &tv);
+}
+
+/* Each second: summaries of repeated log lines. */
+static void
+api_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_flush();
+}
+
+/*
+ * api_max_connections, at most the open-file limit less API_FD_RESERVE
+ * (for the store, Redis, sources, scripts); half the limit when it is
+ * small.
+ */
+static void
+api_clamp(struct api *a, const struct config *cfg)
+{
+	struct rlimit	 rl;
+	size_t		 max = (size_t)cfg->c_api_max_connections, lim;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		lim = rl.rlim_cur > 2 * API_FD_RESERVE ?
+		    (size_t)rl.rlim_cur - API_FD_RESERVE :
+		    (size_t)rl.rlim_cur / 2;
+		if (lim < 1)
+			lim = 1;
+		if (max > lim) {
+			log_warnx("api_max_connections %zu is more than the "
+			    "open-file limit (%llu) allows: using %zu", max,
+			    (unsigned long long)rl.rlim_cur, lim);
+			max = lim;
+		}
+	}
+	a->a_max_conns = max;
+}
+
+/*
+ * Listen on host:port (a name or address; the first address it has) with
+ * our listener.  Returns the bound socket or NULL (errno set).
+ */
+static struct evhttp_bound_socket *
+api_listen(struct api *a, const char *host, int port)
+{
+	struct evutil_addrinfo	 hints, *ai = NULL;
+	struct evconnlistener	*lev;
+	struct evhttp_bound_socket *bs;
+	char			 sport[16];
+	int			 e;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_ADDRCONFIG;
+	snprintf(sport, sizeof sport, "%d", port);
+	if ((e = evutil_getaddrinfo(host, sport, &hints, &ai)) != 0) {
+		errno = e == EVUTIL_EAI_SYSTEM ? errno : EADDRNOTAVAIL;
+		return (NULL);
+	}
+	lev = evconnlistener_new_bind(a->a_env->ae_run->re_base, NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+	    API_BACKLOG, ai->ai_addr, (int)ai->ai_addrlen);
+	evutil_freeaddrinfo(ai);
+	if (lev == NULL)
+		return (NULL);
+	if ((bs = evhttp_bind_listener(a->a_http, lev)) == NULL) {
+		evconnlistener_free(lev);
+		errno = ENOMEM;
+		return (NULL);
+	}
+	evconnlistener_set_error_cb(lev, api_accept_error_cb);
+	a->a_listener = lev;
+	return (bs);
+}
+
 /* Listen on the config's address. */
 struct api *
 api_new(struct api_env *env, char *err, size_t errlen)
@@ -1818,12 +2231,16 @@ api_new(struct api_env *env, char *err, size_t errlen)
 	struct sockaddr_storage	 ss;
 	socklen_t		 slen = sizeof ss;
 	char			 host[INET6_ADDRSTRLEN];
+	struct timeval		 tick = { 1, 0 };
 	int			 port = 0;
 
 	a = xcalloc(1, sizeof *a);
 	a->a_env = env;
 	a->a_cfg = cfg;
 	TAILQ_INIT(&a->a_pending);
+	TAILQ_INIT(&a->a_fresh);
+	TAILQ_INIT(&a->a_conns);
+	api_clamp(a, cfg);
 	a->a_http = evhttp_new(env->ae_run->re_base);
 	evhttp_set_timeout(a->a_http, (int)cfg->c_api_timeout);
 	evhttp_set_max_headers_size(a->a_http, API_MAX_HEADERS);
@@ -1834,15 +2251,25 @@ api_new(struct api_env *env, char *err, size_t errlen)
 	    EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
 	    EVHTTP_REQ_HEAD);
 	evhttp_set_gencb(a->a_http, api_request_cb, a);
-	a->a_sock = evhttp_bind_socket_with_handle(a->a_http,
-	    cfg->c_listen_host, (ev_uint16_t)cfg->c_listen_port);
+	evhttp_set_bevcb(a->a_http, api_bev_cb, a);
+	a->a_fresh_ev = event_new(env->ae_run->re_base, -1, 0, api_fresh_cb,
+	    a);
+	a->a_resume_ev = evtimer_new(env->ae_run->re_base, api_resume_cb, a);
+	a->a_tick_ev = event_new(env->ae_run->re_base, -1, EV_PERSIST,
+	    api_tick_cb, a);
+	a->a_sock = api_listen(a, cfg->c_listen_host, cfg->c_listen_port);
 	if (a->a_sock == NULL) {
 		snprintf(err, errlen, "cannot listen on %s:%d: %s",
 		    cfg->c_listen_host, cfg->c_listen_port, strerror(errno));
 		evhttp_free(a->a_http);
+		event_free(a->a_fresh_ev);
+		event_free(a->a_resume_ev);
+		event_free(a->a_tick_ev);
 		free(a);
 		return (NULL);
 	}
+	api_self = a;
+	evtimer_add(a->a_tick_ev, &tick);
 	a->a_users = users_new(env->ae_run->re_store);
 	if (getsockname(evhttp_bound_socket_get_fd(a->a_sock),
 	    (struct sockaddr *)&ss, &slen) == 0) {
@@ -1872,10 +2299,26 @@ void
 api_free(struct api *a)
 {
 	struct api_pending	*p;
+	struct api_conn		*ac;
 
 	if (a == NULL)
 		return;
-	evhttp_free(a->a_http);
+	evhttp_free(a->a_http);		/* closes the connections */
+	while ((ac = TAILQ_FIRST(&a->a_fresh)) != NULL) {
+		TAILQ_REMOVE(&a->a_fresh, ac, ac_entry);
+		free(ac);
+	}
+	while ((ac = TAILQ_FIRST(&a->a_conns)) != NULL) {	/* none */
+		TAILQ_REMOVE(&a->a_conns, ac, ac_entry);
+		event_free(ac->ac_deadline);
+		free(ac);
+	}
+	event_free(a->a_fresh_ev);
+	event_free(a->a_resume_ev);
+	event_free(a->a_tick_ev);
+	if (api_self == a)
+		api_self = NULL;
+	log_flush();
 	while ((p = TAILQ_FIRST(&a->a_pending)) != NULL) {
 		TAILQ_REMOVE(&a->a_pending, p, ap_entry);
 		api_pending_free(p);
@@ -1896,6 +2339,7 @@ void
 api_reload(struct api *a, const struct config *cfg)
 {
 	a->a_cfg = cfg;
+	api_clamp(a, cfg);
 	evhttp_set_timeout(a->a_http, (int)cfg->c_api_timeout);
 	evhttp_set_max_body_size(a->a_http, cfg->c_api_max_body +
 	    API_BODY_SLACK);

@@ -4,7 +4,9 @@
  *
  *	GET  /api/v1/alerts		state, search, assignee, escalated,
  *					priority, tag, from, to, q, limit,
- *					cursor
+ *					cursor; state, search and priority
+ *					may be repeated: either value
+ *					(state=new&state=in_progress)
  *	GET  /api/v1/alerts/counts	by state and by priority (counters)
  *	GET  /api/v1/alerts/{id}	one alert
  *	GET  /api/v1/alerts/{id}/log	its log, oldest first, paged
@@ -178,10 +180,23 @@ api_query_time(const char *p, int64_t *ms)
 	return (util_parse_time_ms(p, strlen(p), ms));
 }
 
-/* Whether the alert's search has the tag aq_match_arg. */
+/*
+ * The tests of a listing beyond alert_query's (aq_match): the search's
+ * tag, and a parameter given more than once (any of its values; one
+ * value goes in the query, whose index is then used).
+ */
+#define API_PRIOS	4
+static const char *const api_prios[API_PRIOS] = {
+	"low", "medium", "high", "critical"
+};
+
 struct api_tag_match {
 	struct searches	*t_searches;
-	const char	*t_tag;
+	const char	*t_tag;		/* or NULL */
+	unsigned	 t_states;	/* bit per state, or 0 */
+	unsigned	 t_prios;	/* bit per api_prios, or 0 */
+	uint64_t	*t_search;	/* t_nsearch ids, or 0 of them */
+	size_t		 t_nsearch;
 };
 
 static int
@@ -191,11 +206,92 @@ api_alert_has_tag(void *arg, const struct alert *a)
 	struct search		*s;
 	size_t			 i;
 
+	if (t->t_states != 0 && !(t->t_states & (1U << a->a_state)))
+		return (0);
+	if (t->t_prios != 0) {
+		for (i = 0; i < API_PRIOS; i++)
+			if ((t->t_prios & (1U << i)) && a->a_priority != NULL &&
+			    strcmp(a->a_priority, api_prios[i]) == 0)
+				break;
+		if (i == API_PRIOS)
+			return (0);
+	}
+	if (t->t_nsearch > 0) {
+		for (i = 0; i < t->t_nsearch; i++)
+			if (t->t_search[i] == a->a_search_id)
+				break;
+		if (i == t->t_nsearch)
+			return (0);
+	}
+	if (t->t_tag == NULL)
+		return (1);
 	if ((s = searches_get(t->t_searches, a->a_search_id)) == NULL)
 		return (0);
 	for (i = 0; i < s->s_ntags; i++)
 		if (strcmp(s->s_tags[i], t->t_tag) == 0)
 			return (1);
+	return (0);
+}
+
+/* How many times a query parameter is given. */
+static size_t
+api_param_count(struct api_call *c, const char *name)
+{
+	struct evkeyval	*kv;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(kv, &c->c_query, next)
+		if (strcmp(kv->key, name) == 0)
+			n++;
+	return (n);
+}
+
+/*
+ * state, priority and search given more than once: check each value and
+ * note it in t.  Returns 0, or -1 after answering 400.
+ */
+static int
+api_alerts_multi(struct api_call *c, struct api_tag_match *t)
+{
+	struct evkeyval		*kv;
+	enum alert_state	 st;
+	uint64_t		 v;
+	size_t			 i, ns = api_param_count(c, "search");
+
+	if (ns > 1)
+		t->t_search = xcalloc(ns, sizeof *t->t_search);
+	TAILQ_FOREACH(kv, &c->c_query, next) {
+		if (strcmp(kv->key, "state") == 0 &&
+		    api_param_count(c, "state") > 1) {
+			if (alert_state_parse(kv->value, &st) == -1) {
+				api_error(c->c_api, c->c_req, 400, "state",
+				    "state must be new, in_progress or "
+				    "resolved");
+				return (-1);
+			}
+			t->t_states |= 1U << st;
+		} else if (strcmp(kv->key, "priority") == 0 &&
+		    api_param_count(c, "priority") > 1) {
+			for (i = 0; i < API_PRIOS; i++)
+				if (strcmp(kv->value, api_prios[i]) == 0)
+					break;
+			if (i == API_PRIOS) {
+				api_error(c->c_api, c->c_req, 400, "priority",
+				    "priority must be low, medium, high or "
+				    "critical");
+				return (-1);
+			}
+			t->t_prios |= 1U << i;
+		} else if (strcmp(kv->key, "search") == 0 && ns > 1) {
+			if (util_parse_uint(kv->value, UINT64_MAX, &v) == -1 ||
+			    v == 0) {
+				api_error(c->c_api, c->c_req, 400, "search",
+				    "search must be a search id");
+				return (-1);
+			}
+			t->t_search[t->t_nsearch++] = v;
+		}
+	}
 	return (0);
 }
 
@@ -217,9 +313,9 @@ api_name_ok(const char *p, size_t max)
 static void
 api_alerts_list(struct api_call *c)
 {
-	static const char *const params[] = { "state", "search", "assignee",
-	    "escalated", "priority", "tag", "from", "to", "q", "limit",
-	    "cursor", NULL };
+	static const char *const params[] = { "+state", "+search",
+	    "assignee", "escalated", "+priority", "tag", "from", "to", "q",
+	    "limit", "cursor", NULL };
 	struct alert_query	 q;
 	struct api_tag_match	 tm;
 	struct store_txn	*txn;
@@ -232,23 +328,33 @@ api_alerts_list(struct api_call *c)
 	if (!api_params_ok(c, params))
 		return;
 	memset(&q, 0, sizeof q);
+	memset(&tm, 0, sizeof tm);
+	tm.t_searches = c->c_api->a_env->ae_searches;
 	q.aq_state = -1;
 	q.aq_max_scan = API_ALERT_SCAN;
 	if (api_paging(c, &q.aq_limit, &q.aq_before) == -1)
 		return;
-	if ((p = evhttp_find_header(&c->c_query, "state")) != NULL) {
+	if (api_alerts_multi(c, &tm) == -1)
+		goto done;
+	if (tm.t_states != 0 || tm.t_prios != 0 || tm.t_nsearch > 0) {
+		q.aq_match = api_alert_has_tag;
+		q.aq_match_arg = &tm;
+	}
+	if (tm.t_states == 0 &&
+	    (p = evhttp_find_header(&c->c_query, "state")) != NULL) {
 		if (alert_state_parse(p, &st) == -1) {
 			api_error(c->c_api, c->c_req, 400, "state",
 			    "state must be new, in_progress or resolved");
-			return;
+			goto done;
 		}
 		q.aq_state = (int)st;
 	}
-	if ((p = evhttp_find_header(&c->c_query, "search")) != NULL) {
+	if (tm.t_nsearch == 0 &&
+	    (p = evhttp_find_header(&c->c_query, "search")) != NULL) {
 		if (util_parse_uint(p, UINT64_MAX, &v) == -1 || v == 0) {
 			api_error(c->c_api, c->c_req, 400, "search",
 			    "search must be a search id");
-			return;
+			goto done;
 		}
 		q.aq_search = v;
 	}
@@ -257,7 +363,7 @@ api_alerts_list(struct api_call *c)
 			api_error(c->c_api, c->c_req, 400, "assignee",
 			    "assignee must be a name of at most %d bytes "
 			    "(empty: unassigned)", API_ALERT_NAME_MAX);
-			return;
+			goto done;
 		}
 		q.aq_assignee = p;
 	}
@@ -269,15 +375,16 @@ api_alerts_list(struct api_call *c)
 		else {
 			api_error(c->c_api, c->c_req, 400, "escalated",
 			    "escalated must be true or false");
-			return;
+			goto done;
 		}
 	}
-	if ((p = evhttp_find_header(&c->c_query, "priority")) != NULL) {
+	if (tm.t_prios == 0 &&
+	    (p = evhttp_find_header(&c->c_query, "priority")) != NULL) {
 		if (strcmp(p, "low") != 0 && strcmp(p, "medium") != 0 &&
 		    strcmp(p, "high") != 0 && strcmp(p, "critical") != 0) {
 			api_error(c->c_api, c->c_req, 400, "priority",
 			    "priority must be low, medium, high or critical");
-			return;
+			goto done;
 		}
 		q.aq_priority = p;
 	}
@@ -286,9 +393,8 @@ api_alerts_list(struct api_call *c)
 			api_error(c->c_api, c->c_req, 400, "tag",
 			    "tag must be a tag of at most %d bytes",
 			    API_ALERT_NAME_MAX);
-			return;
+			goto done;
 		}
-		tm.t_searches = c->c_api->a_env->ae_searches;
 		tm.t_tag = p;
 		q.aq_match = api_alert_has_tag;
 		q.aq_match_arg = &tm;
@@ -297,25 +403,25 @@ api_alerts_list(struct api_call *c)
 	    api_query_time(p, &q.aq_from) == -1) {
 		api_error(c->c_api, c->c_req, 400, "from", "from must be a "
 		    "time: RFC 3339 (2026-11-23T19:30:00Z) or epoch seconds");
-		return;
+		goto done;
 	}
 	if ((p = evhttp_find_header(&c->c_query, "to")) != NULL &&
 	    api_query_time(p, &q.aq_to) == -1) {
 		api_error(c->c_api, c->c_req, 400, "to", "to must be a "
 		    "time: RFC 3339 (2026-11-23T19:30:00Z) or epoch seconds");
-		return;
+		goto done;
 	}
 	if ((p = evhttp_find_header(&c->c_query, "q")) != NULL) {
 		if (strlen(p) > API_ALERT_Q_MAX) {
 			api_error(c->c_api, c->c_req, 400, "q",
 			    "q must be at most %d bytes", API_ALERT_Q_MAX);
-			return;
+			goto done;
 		}
 		q.aq_text = p;
 	}
 	if ((txn = store_read(api_store(c))) == NULL) {
 		api_error(c->c_api, c->c_req, 500, NULL, "the store failed");
-		return;
+		goto done;
 	}
 	g = jgen_new();
 	yajl_gen_map_open(g);
@@ -326,7 +432,7 @@ api_alerts_list(struct api_call *c)
 	if (n == -1) {
 		yajl_gen_free(g);
 		api_error(c->c_api, c->c_req, 500, NULL, "the store failed");
-		return;
+		goto done;
 	}
 	yajl_gen_array_close(g);
 	api_gen_next(g, next);
@@ -334,6 +440,8 @@ api_alerts_list(struct api_call *c)
 	jgen_kbool(g, "partial", next != 0 && (size_t)n < q.aq_limit);
 	yajl_gen_map_close(g);
 	api_send_gen(c->c_api, c->c_req, 200, g);
+done:
+	free(tm.t_search);
 }
 
 /* GET /api/v1/alerts/counts */

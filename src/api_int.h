@@ -21,7 +21,10 @@
 
 #include "config.h"
 
+struct api_conn;
 struct api_env;
+struct event;
+struct evconnlistener;
 struct api_pending;
 struct json;
 struct users;
@@ -34,9 +37,22 @@ struct api {
 	const struct config		*a_cfg;
 	struct evhttp			*a_http;
 	struct evhttp_bound_socket	*a_sock;
+	struct evconnlistener		*a_listener;	/* evhttp's, ours made */
 	char				 a_address[128];
 	struct users			*a_users;	/* made through the API */
 	TAILQ_HEAD(, api_pending)	 a_pending;	/* changes to audit */
+
+	/* Connections (see api.c, "Connections"). */
+	TAILQ_HEAD(, api_conn)		 a_fresh;	/* accepted, unchecked */
+	TAILQ_HEAD(, api_conn)		 a_conns;	/* open */
+	struct event			*a_fresh_ev;	/* checks a_fresh */
+	struct event			*a_resume_ev;	/* listener paused */
+	struct event			*a_tick_ev;	/* each second */
+	size_t				 a_nconns;
+	size_t				 a_max_conns;	/* after the clamp */
+	uint64_t			 a_refused;	/* over a_max_conns */
+	uint64_t			 a_timedout;	/* past the deadline */
+	uint64_t			 a_pauses;	/* EMFILE and such */
 };
 
 /* One request being handled. */
@@ -91,7 +107,11 @@ void		 api_bad_method(struct api_call *, const char *);
  */
 struct json	*api_body(struct api_call *, int, int *);
 struct json	*api_body_json(struct api_call *, int, int, int *);
-/* Check that only the named query parameters are present (else 400). */
+/*
+ * Check that only the named query parameters are present, each once
+ * unless marked "+" in the list ("+state": may be repeated); else 400
+ * naming the parameter.
+ */
 int		 api_params_ok(struct api_call *, const char *const *);
 /* Parse limit and cursor; answers 400 and returns -1 when bad. */
 int		 api_paging(struct api_call *, size_t *, uint64_t *);

@@ -16,6 +16,11 @@ int	log_verbose(void);
 void	log_set_verbose(int);
 /* Route libevent's own messages through us. */
 void	log_libevent(void);
+/*
+ * Write the "message repeated N more times" summaries whose window is
+ * over (see log.c); call it now and then (the API does, each second).
+ */
+void	log_flush(void);
 
 /* A warning with strerror(errno) appended. */
 void	log_warn(const char *, ...) printflike(1, 2);
