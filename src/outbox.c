@@ -46,12 +46,13 @@
  * starts from the lowest seq left in the store (at connect, after a
  * retry), so everything before an entry's first predecessor is in.
  *
- * The script is loaded with SCRIPT LOAD on each connection, ahead of the
- * first EVALSHA.  On NOSCRIPT (SCRIPT FLUSH, a failover) the replies of
- * the pass are void and the pump starts again from the top, its first
- * entry sent with EVAL, which caches the script again.  Any other error
- * (WRONGTYPE, OUTBOXGAP, a read-only replica) is logged in Redis's words
- * and blocks the pump for OUTBOX_RETRY_MS, then a pass from the top.
+ * A new pass voids the replies still due to the one before (counted, not
+ * acted on); what they added is resent and skipped.  The script is loaded
+ * with SCRIPT LOAD on each connection, ahead of the first EVALSHA.  On
+ * NOSCRIPT (SCRIPT FLUSH, a failover) the pump starts a pass at once, its
+ * first entry sent with EVAL, which caches the script again.  Any other
+ * error (WRONGTYPE, OUTBOXGAP, a read-only replica) is logged in Redis's
+ * words and blocks the pump for OUTBOX_RETRY_MS, then a pass.
  * Entries Redis added or skipped are deleted in batched transactions;
  * when the connection drops everything not yet deleted is sent again.
  * outbox_sent() counts adds only, outbox_duplicates() the skips.
@@ -677,12 +678,18 @@ outbox_kick(struct outbox *ob)
 		event_active(ob->o_pump_ev, EV_TIMEOUT, 0);
 }
 
-/* Start a pass from the top: the lowest seq left in the store. */
+/*
+ * Start a pass from the top: the lowest seq left in the store.  Replies
+ * to the pass before are void (they are counted, not acted on): what it
+ * added is sent again and skipped as a duplicate.
+ */
 static void
 outbox_restart(struct outbox *ob)
 {
 	size_t	 i;
 
+	ob->o_gen++;
+	ob->o_inflight = 0;
 	ob->o_cursor = 0;
 	for (i = 0; i < ob->o_nstreams; i++)
 		ob->o_streams[i].os_last = 0;
@@ -712,8 +719,6 @@ outbox_queue_state(struct outbox *ob, int up)
 	size_t		 argl[3];
 
 	/* Replies of the old connection are void: start from the top. */
-	ob->o_gen++;
-	ob->o_inflight = 0;
 	ob->o_blocked = 0;
 	ob->o_eval = 0;
 	outbox_restart(ob);
@@ -970,6 +975,10 @@ outbox_reply_cb(void *arg, redisReply *reply, const char *err)
 
 	if (snd->s_gen != ob->o_gen) {
 		/* An answer from a connection or pass that is gone. */
+		if (reply != NULL && reply->type == REDIS_REPLY_STRING)
+			ob->o_added++;
+		else if (reply != NULL && reply->type == REDIS_REPLY_INTEGER)
+			ob->o_dups++;
 		goto out;
 	}
 	ob->o_inflight--;
@@ -984,8 +993,6 @@ outbox_reply_cb(void *arg, redisReply *reply, const char *err)
 		 */
 		log_info("outbox: redis has lost the script (NOSCRIPT); "
 		    "sending it again");
-		ob->o_gen++;
-		ob->o_inflight = 0;
 		ob->o_eval = 1;
 		outbox_restart(ob);
 	} else if (reply->type == REDIS_REPLY_ERROR) {
