@@ -229,8 +229,10 @@ trust_script_user(uid_t *uid, gid_t *gid, char *msg, size_t len)
 		return (1);
 	errno = 0;
 	if ((pw = getpwnam(u)) == NULL) {
-		snprintf(msg, len, "script_user \"%s\": %s", u, errno != 0 ?
-		    strerror(errno) : "no such user");
+		/* getpwnam(3): these errno values also mean "not found". */
+		snprintf(msg, len, "script_user \"%s\": %s", u, errno == 0 ||
+		    errno == ENOENT || errno == ESRCH || errno == EBADF ||
+		    errno == EPERM ? "no such user" : strerror(errno));
 		return (-1);
 	}
 	if (pw->pw_uid == 0) {

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 
 #include "buf.h"
+#include "config.h"
 #include "filter.h"
 #include "json.h"
 #include "record.h"
@@ -933,6 +934,30 @@ test_trust(void)
 	    res.error);
 	filter_batch_clear(&res.out);
 
+	/* As root: a script_user that does not exist, or root, refuses. */
+	if (geteuid() == 0) {
+		struct config	 c;
+
+		memset(&c, 0, sizeof c);
+		c.c_script_dir = (char *)tmp;
+		c.c_maps_dir = (char *)tmp;
+		c.c_script_user = "no-such-user-411";
+		trust_set(&c);
+		e = refused("[{\"type\":\"script\",\"script\":\"keep.sh\"}]");
+		ok(e != NULL && strcmp(e, "filters[0].script: script: "
+		    "script_user \"no-such-user-411\": no such user") == 0,
+		    "script_user missing: refused: %s", e ? e : "accepted");
+		c.c_script_user = "root";
+		trust_set(&c);
+		e = refused("[{\"type\":\"script\",\"script\":\"keep.sh\"}]");
+		ok(e != NULL && strstr(e, "script_user \"root\" is root: "
+		    "refused") != NULL, "script_user root: refused: %s",
+		    e ? e : "accepted");
+		c.c_script_user = "nobody";
+		trust_set(&c);
+	} else
+		skip(2, "not root");
+
 	/* Without the directories: refused, saying why. */
 	trust_set_dir(TRUST_SCRIPT, NULL);
 	trust_set_dir(TRUST_MAPS, NULL);
@@ -998,7 +1023,7 @@ main(void)
 	chmod(tmp, 0755);
 	trust_set_dir(TRUST_SCRIPT, tmp);
 	trust_set_dir(TRUST_MAPS, tmp);
-	plan(129);
+	plan(131);
 	test_validate();
 	test_script();
 	test_enrich();
