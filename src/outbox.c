@@ -709,6 +709,8 @@ outbox_load_cb(void *arg, redisReply *reply, const char *err)
 	    strcmp(reply->str, ob->o_sha) != 0)
 		log_warnx("outbox: SCRIPT LOAD answered another sha1 than %s",
 		    ob->o_sha);
+	else
+		log_debug("outbox: script %s loaded", ob->o_sha);
 }
 
 /* The queue came up or went down. */

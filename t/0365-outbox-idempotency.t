@@ -12,7 +12,12 @@
 #       is added twice; they count as duplicates, not as sent;
 #   (d) producer.instance defaults to the datadir's id, the same across
 #       restarts and in the ready line; "instance NAME" replaces it;
-#   (e) SCRIPT FLUSH: NOSCRIPT falls back to EVAL, nothing is lost.
+#   (e) SCRIPT FLUSH: NOSCRIPT falls back to EVAL, nothing is lost;
+#   (f) the script itself, called by hand: a seq at or below the mark is
+#       skipped, an entry whose predecessor is not in is refused
+#       (OUTBOXGAP: pipelined entries cannot overtake a failed one), an
+#       add sets the mark and publishes, XADD's errors come in Redis's
+#       words.
 use strict;
 use warnings;
 use Test::More;
@@ -210,5 +215,38 @@ ok($d3->wait_for(sub {
 is(scalar @ev, 12, '(c) 12 in all');
 ok(once_each(@ev), '(c) each once');
 is($d3->stop, 0, 'clean stop');
+
+# --- (f) the script by hand (its sha1 from 411d -v)
+my $r4 = TestRedis->new;
+my $d4 = Test411->new(redis => $r4, args => ['-v']);
+$d4->start;
+ok($d4->wait_for(sub { $d4->log_since =~ /outbox: script [0-9a-f]{40} loaded/ },
+    20), '(f) the script is loaded at connect');
+my ($sha) = $d4->log_since =~ /outbox: script ([0-9a-f]{40}) loaded/;
+my $mk = '411:outbox:hwm:hand:{411:hand}';
+my @run = ('EVALSHA', $sha, 2, '411:hand', $mk);
+my @rest = ('1', '411:hand-chan', 'alert.created', 'ev', '{"x":1}');
+$r4->cmd('SET', $mk, 100);
+is($r4->cmd(@run, 100, 0, @rest), 0, '(f) seq = mark: 0, a duplicate');
+is($r4->cmd(@run, 7, 0, @rest), 0, '(f) seq < mark: 0');
+like($r4->cmd_err(@run, 102, 101, @rest), qr/^OUTBOXGAP/,
+    '(f) predecessor 101 above the mark: OUTBOXGAP');
+is($r4->cmd('EXISTS', '411:hand'), 0, '(f) ... nothing added so far');
+my $sub = $r4->subscribe('411:hand-chan');
+my $sid = $r4->cmd(@run, 101, 100, @rest);
+like($sid, qr/^\d+-\d+$/, '(f) the next seq: added, the stream id answered');
+is($r4->cmd('GET', $mk), '101', '(f) the mark is its seq');
+my $e = $r4->cmd('XRANGE', '411:hand', '-', '+');
+is_deeply($e->[0][1], ['v', '1', 'type', 'alert.created', 'id', 'ev',
+    'payload', '{"x":1}'], '(f) the entry has v, type, id, payload');
+is(scalar($sub->next_message(10)), '{"x":1}', '(f) and it was published');
+like($r4->cmd(@run, 102, 101, '0', @rest[1 .. 4]), qr/^\d+-\d+$/,
+    '(f) 102 after 101: added');
+is($r4->cmd('XLEN', '411:hand'), 2, '(f) two entries');
+$r4->cmd('SET', '411:str', 'x');
+like($r4->cmd_err('EVALSHA', $sha, 2, '411:str', $mk, 103, 102, @rest),
+    qr/^WRONGTYPE/, '(f) XADD\'s error in Redis\'s words');
+is($r4->cmd('GET', $mk), '102', '(f) ... and the mark unchanged');
+is($d4->stop, 0, 'clean stop');
 
 done_testing;
