@@ -211,9 +211,19 @@ void
 outbox_reload(struct outbox *ob, const struct config *cfg,
     const char *base_url)
 {
+	const char	*inst;
+
 	ob->o_cfg = cfg;
 	free(ob->o_base_url);
 	ob->o_base_url = base_url != NULL ? xstrdup(base_url) : NULL;
+	/* A new name is safe at once: the marks go by the datadir's id. */
+	inst = cfg->c_instance != NULL ? cfg->c_instance :
+	    store_instance(ob->o_store);
+	if (strcmp(inst, ob->o_instance) != 0) {
+		log_info("instance is now %s (was %s)", inst, ob->o_instance);
+		free(ob->o_instance);
+		ob->o_instance = xstrdup(inst);
+	}
 }
 
 /* Append a be16-length-prefixed string. */

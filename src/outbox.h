@@ -111,7 +111,10 @@ int		 outbox_summary_job(struct outbox *, struct store_txn *,
 int		 outbox_search_event(struct outbox *, struct store_txn *,
 		    const char *, const struct search *,
 		    const struct outbox_search_error *);
-/* Switch to a new config and base URL after a reload. */
+/*
+ * Switch to a new config and base URL after a reload; the config's
+ * instance (or the datadir's id) becomes producer.instance.
+ */
 void		 outbox_reload(struct outbox *, const struct config *,
 		    const char *);
 /* After a commit that added entries: wake the pump. */

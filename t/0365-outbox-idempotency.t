@@ -11,7 +11,8 @@
 #       FOUR11_TEST_OUTBOX_KEEP): the restart resends them all and none
 #       is added twice; they count as duplicates, not as sent;
 #   (d) producer.instance defaults to the datadir's id, the same across
-#       restarts and in the ready line; "instance NAME" replaces it;
+#       restarts and in the ready line; "instance NAME" replaces it, at
+#       start or on a reload;
 #   (e) SCRIPT FLUSH: NOSCRIPT falls back to EVAL, nothing is lost;
 #   (f) the script itself, called by hand: a seq at or below the mark is
 #       skipped, an entry whose predecessor is not in is refused
@@ -131,16 +132,29 @@ ok($d->wait_for(sub {
 is($ev[-1]{payload}{producer}{instance}, 'soc-east-1',
     '(d) producer.instance is the given name');
 ok(once_each(@ev), '(d) still each event once');
+$d->{conf} = 'instance soc-east-2';
+$d->write_conf;
+my $hup = -s $d->logfile;
+$d->signal('HUP');
+ok($d->wait_for(sub { $d->log_since($hup) =~ /instance is now soc-east-2/ },
+    20), '(d) a reload renames the instance, and says so');
+is(push_alerts($d, $id, 'h', 1), 1, '(d) an alert after the reload');
+ok($d->wait_for(sub {
+	entries($redis, '411:events', 'alert.created') >= 13 }, 30),
+    '(d) its event is in');
+@ev = entries($redis, '411:events', 'alert.created');
+is($ev[-1]{payload}{producer}{instance}, 'soc-east-2',
+    '(d) ... under the new name');
 
 # --- (e) the script flushed from Redis's cache
 $redis->cmd('SCRIPT', 'FLUSH');
 my $pos = -s $d->logfile;
 is(push_alerts($d, $id, 'e', 3), 3, '(e) 3 alerts after SCRIPT FLUSH');
 ok($d->wait_for(sub {
-	entries($redis, '411:events', 'alert.created') >= 15 }, 30),
+	entries($redis, '411:events', 'alert.created') >= 16 }, 30),
     '(e) their events are in (EVAL after NOSCRIPT)');
 @ev = entries($redis, '411:events', 'alert.created');
-is(scalar @ev, 15, '(e) 15 in all');
+is(scalar @ev, 16, '(e) 16 in all');
 like($d->log_since($pos), qr/NOSCRIPT/, '(e) NOSCRIPT was met and logged');
 ok(once_each(@ev), '(e) each once');
 is($d->stop, 0, 'clean stop');
