@@ -134,7 +134,7 @@ struct outbox {
 	size_t			 o_inflight;
 	uint32_t		 o_gen;
 	int			 o_blocked;	/* waiting after a refusal */
-	int			 o_eval;	/* send the next one with EVAL */
+	int			 o_eval;	/* next one with EVAL */
 	int			 o_keep;	/* test hook: never delete */
 	char			 o_sha[SHA_DIGEST_LENGTH * 2 + 1];
 	struct outbox_stream	*o_streams;
@@ -712,7 +712,7 @@ outbox_load_cb(void *arg, redisReply *reply, const char *err)
 	struct outbox	*ob = arg;
 
 	if (reply == NULL)
-		return;		/* the connection went: loaded again on the next */
+		return;		/* connection lost: loaded on the next */
 	if (reply->type == REDIS_REPLY_ERROR)
 		log_warnx("outbox: redis refused SCRIPT LOAD: %s", reply->str);
 	else if (reply->type != REDIS_REPLY_STRING ||
@@ -783,7 +783,8 @@ outbox_stream(struct outbox *ob, const char *name, size_t n)
 {
 	struct outbox_stream	*os;
 	const char		*tag, *tag2;
-	size_t			 i, plen = strlen(ob->o_prefix), tlen, tlen2;
+	size_t			 i, tlen, tlen2;
+	size_t			 plen = strlen(ob->o_prefix);
 
 	for (i = 0; i < ob->o_nstreams; i++) {
 		os = &ob->o_streams[i];
