@@ -434,15 +434,18 @@ script_failf(struct script *s, const char *fmt, ...)
 	script_finish(s, s->s_msg);
 }
 
-/* In the child: tell the parent what failed (step, errno), then exit. */
+/*
+ * In the child: tell the parent what failed (step, errno) on the status
+ * pipe fd, then exit.
+ */
 static void
-script_child_fail(enum script_step step)
+script_child_fail(int fd, enum script_step step)
 {
 	int	 st[2];
 
 	st[0] = (int)step;
 	st[1] = errno;
-	(void)write(3, st, sizeof st);
+	(void)write(fd, st, sizeof st);
 	_exit(127);
 }
 
@@ -477,13 +480,14 @@ script_child(struct script *s, int in, int out, int err, int status,
 		signal(sig, SIG_DFL);
 	(void)setpgid(0, 0);		/* killed as a group */
 	umask(077);
+	/* The pipes first: one of them may be descriptor 3. */
+	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(err, 2) == -1)
+		script_child_fail(status, STEP_PIPES);
 	if (status != 3) {
 		if (dup2(status, 3) == -1)
 			_exit(127);
 	}
 	(void)fcntl(3, F_SETFD, FD_CLOEXEC);
-	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(err, 2) == -1)
-		script_child_fail(STEP_PIPES);
 #ifdef SYS_close_range
 	if (syscall(SYS_close_range, 4U, ~0U, 0) == -1)
 #endif
@@ -492,11 +496,11 @@ script_child(struct script *s, int in, int out, int err, int status,
 	if (drop) {
 		if (setgroups(0, NULL) == -1 || setgid(gid) == -1 ||
 		    setuid(uid) == -1)
-			script_child_fail(STEP_USER);
+			script_child_fail(3, STEP_USER);
 		if (getuid() != uid || geteuid() != uid ||
 		    getgid() != gid || getegid() != gid || setuid(0) != -1) {
 			errno = EPERM;
-			script_child_fail(STEP_USER);
+			script_child_fail(3, STEP_USER);
 		}
 	}
 	p = xprintf("%s/%s", s->s_dir, s->s_name);
@@ -504,35 +508,35 @@ script_child(struct script *s, int in, int out, int err, int status,
 	if (again == NULL || strcmp(again, s->s_path) != 0) {
 		if (again != NULL)
 			errno = ESTALE;
-		script_child_fail(STEP_CHANGED);
+		script_child_fail(3, STEP_CHANGED);
 	}
 	free(again);
 	free(p);
 	if (chdir(s->s_dir) == -1)
-		script_child_fail(STEP_CHDIR);
+		script_child_fail(3, STEP_CHDIR);
 
 	/* Limits last: RLIMIT_AS would also bound this process. */
 	rl.rlim_cur = (rlim_t)((s->s_cpu + 999) / 1000);
 	rl.rlim_max = rl.rlim_cur + 1;		/* SIGXCPU, then SIGKILL */
 	if (setrlimit(RLIMIT_CPU, &rl) == -1)
-		script_child_fail(STEP_LIMITS);
+		script_child_fail(3, STEP_LIMITS);
 	rl.rlim_cur = rl.rlim_max = (rlim_t)s->s_memory;
 	if (setrlimit(RLIMIT_AS, &rl) == -1)
-		script_child_fail(STEP_LIMITS);
+		script_child_fail(3, STEP_LIMITS);
 	rl.rlim_cur = rl.rlim_max = (rlim_t)SCRIPT_MAX_FILE;
 	if (setrlimit(RLIMIT_FSIZE, &rl) == -1)
-		script_child_fail(STEP_LIMITS);
+		script_child_fail(3, STEP_LIMITS);
 	rl.rlim_cur = rl.rlim_max = 0;
 	if (setrlimit(RLIMIT_CORE, &rl) == -1)
-		script_child_fail(STEP_LIMITS);
+		script_child_fail(3, STEP_LIMITS);
 #if defined(SYS_execveat) && defined(AT_SYMLINK_NOFOLLOW)
 	syscall(SYS_execveat, AT_FDCWD, s->s_path, s->s_argv, s->s_envp,
 	    AT_SYMLINK_NOFOLLOW);
 	if (errno != ENOSYS)
-		script_child_fail(STEP_EXEC);
+		script_child_fail(3, STEP_EXEC);
 #endif
 	execve(s->s_path, s->s_argv, s->s_envp);
-	script_child_fail(STEP_EXEC);
+	script_child_fail(3, STEP_EXEC);
 }
 
 /* Set fd non-blocking and close-on-exec. */
