@@ -9,7 +9,7 @@
  * one kind) are written at most LOG_RL_BURST times in a window; the rest
  * are counted and summed up in one line, "message repeated N more times
  * in Ts: TEXT", when the window is over (at the next line of that kind,
- * or at log_flush, which the API calls each second).  A window that had
+ * at log_flush, which the API calls each second, or at exit).  A window that had
  * to suppress lines makes the next one twice as long, up to
  * LOG_RL_WINDOW_MAX_MS, so a flood that goes on writes a few lines a
  * minute; a quiet window brings it back to LOG_RL_WINDOW_MS.  Fatal
@@ -56,12 +56,29 @@ static struct log_rl	log_rls[LOG_RL_SLOTS];
 
 static void	log_vwrite(int, const char *, va_list) printflike(2, 0);
 static void	log_event_cb(int, const char *);
+static int64_t	log_now_ms(void);
+static void	log_rl_summary(struct log_rl *, int64_t);
 static void	log_fatal_out(const char *, ...) printflike(1, 2);
+
+/* At exit: the summaries still held, windows over or not. */
+static void
+log_exit(void)
+{
+	int64_t	 now = log_now_ms();
+	size_t	 i;
+
+	for (i = 0; i < LOG_RL_SLOTS; i++)
+		log_rl_summary(&log_rls[i], now);
+}
 
 /* Start logging: to stderr when foreground, else to syslog as ident. */
 void
 log_init(const char *ident, int foreground, int verbose)
 {
+	static int	 registered;
+
+	if (!registered++)
+		atexit(log_exit);
 	log_fg = foreground;
 	log_verb = verbose;
 	if (!foreground)
