@@ -114,6 +114,28 @@ is(scalar @x, 20, 'from/to in epoch seconds: [from, to)');
 is(scalar @x, 20, 'from/to in RFC 3339') or diag scalar @x;
 @x = all_pages("state=new&search=$sa&assignee=alice&priority=high&tag=prod", 2);
 is_deeply(ids(@x), [$webids[8]], 'five filters at once');
+
+# state, search and priority given more than once: any of the values
+# (issue 11, item 10: they were the first value, silently).
+@x = all_pages('state=in_progress&state=resolved', 3);
+is_deeply([sort { $a <=> $b } @{ids(@x)}], [@webids[0 .. 7]],
+    'state=in_progress&state=resolved: either');
+ok(desc(@x), '... newest first, paged');
+@x = all_pages('state=resolved&state=new&state=in_progress', 50);
+is(scalar @x, 50, 'all three states: all 50');
+@x = all_pages("search=$sa&search=$sb", 7);
+is(scalar @x, 50, 'search twice: both searches');
+@x = all_pages("search=$sb&search=99999", 7);
+is(scalar @x, 20, 'search twice, one unknown: the known one');
+@x = all_pages('priority=low&priority=critical', 50);
+is(scalar @x, 20, 'priority=low&priority=critical: the db alerts');
+@x = all_pages("state=resolved&state=in_progress&search=$sa&search=$sb&tag=prod", 50);
+is(scalar @x, 8, 'repeated filters with a tag');
+($st) = $d->api(GET => '/api/v1/alerts?state=new&state=open');
+is($st, 400, 'a bad value among repeated states: 400');
+($st, $r) = $d->api(GET => '/api/v1/alerts?assignee=a&assignee=b');
+is($st, 400, 'assignee twice: 400');
+is($r->{error}{field}, 'assignee', '... naming it');
 @x = all_pages("state=in_progress&escalated=true&q=needle", 2);
 is_deeply(ids(@x), [grep { $byid{$_}{content}{msg} =~ /needle/i }
     reverse @webids[2, 3]], 'state, escalated and q');
