@@ -5,15 +5,15 @@
  * write, so lines from children and parents do not interleave.
  *
  * Repeated lines are rate-limited: lines of one kind (the same priority
- * and text once runs of digits are ignored, so "fd 12" and "fd 13" are
- * one kind) are written at most LOG_RL_BURST times in a window; the rest
- * are counted and summed up in one line, "message repeated N more times
- * in Ts: TEXT", when the window is over (at the next line of that kind,
- * at log_flush, which the API calls each second, or at exit).  A window that had
- * to suppress lines makes the next one twice as long, up to
- * LOG_RL_WINDOW_MAX_MS, so a flood that goes on writes a few lines a
- * minute; a quiet window brings it back to LOG_RL_WINDOW_MS.  Fatal
- * errors are never held back.
+ * and the same text; lines that differ, if only by a line number or a
+ * file name, say different things and are all kept) are written at most
+ * LOG_RL_BURST times in a window; the rest are counted and summed up in
+ * one line, "message repeated N more times in Ts: TEXT", when the window
+ * is over (at the next line of that kind, at log_flush, which the API
+ * calls each second, or at exit).  A window that had to hold lines back
+ * makes the next one twice as long, up to LOG_RL_WINDOW_MAX_MS, so a
+ * flood that goes on writes a few lines a minute; a quiet window brings
+ * it back to LOG_RL_WINDOW_MS.  Fatal errors are never held back.
  */
 #include "autoconf.h"
 
@@ -136,18 +136,15 @@ log_now_ms(void)
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
-/* The kind of a line: FNV-1a of the priority and the text, digits skipped. */
+/* The kind of a line: FNV-1a of the priority and the text. */
 static uint64_t
 log_rl_key(int pri, const char *msg)
 {
 	uint64_t	 h = 1469598103934665603ULL;
 
 	h = (h ^ (unsigned)pri) * 1099511628211ULL;
-	for (; *msg != '\0'; msg++) {
-		if (*msg >= '0' && *msg <= '9')
-			continue;
+	for (; *msg != '\0'; msg++)
 		h = (h ^ (unsigned char)*msg) * 1099511628211ULL;
-	}
 	return (h == 0 ? 1 : h);
 }
 
