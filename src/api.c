@@ -1940,7 +1940,7 @@ struct api_conn {
 	struct evhttp_connection *ac_evcon;	/* NULL while fresh */
 	struct event		*ac_deadline;
 	struct evbuffer_cb_entry *ac_incb;	/* on the input buffer */
-	struct evhttp_request	*ac_req;	/* delivered, not answered */
+	struct evhttp_request	*ac_req;	/* delivered, unanswered */
 };
 
 /* The API of the error callback (evhttp holds the listener's argument). */
@@ -2168,7 +2168,8 @@ api_clamp(struct api *a, const struct config *cfg)
 	struct rlimit	 rl;
 	size_t		 max = (size_t)cfg->c_api_max_connections, lim;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY) {
 		lim = rl.rlim_cur > 2 * API_FD_RESERVE ?
 		    (size_t)rl.rlim_cur - API_FD_RESERVE :
 		    (size_t)rl.rlim_cur / 2;

@@ -45,9 +45,9 @@ struct log_rl {
 	int64_t		 rl_len;	/* window length, ms */
 	int64_t		 rl_seen;	/* last line, ms */
 	unsigned	 rl_lines;	/* written in this window */
-	uint64_t	 rl_held;	/* suppressed in this window */
+	uint64_t	 rl_held;	/* held back in this window */
 	int		 rl_pri;
-	char		 rl_text[LOG_RL_TEXT + 1];	/* last suppressed */
+	char		 rl_text[LOG_RL_TEXT + 1];	/* last held */
 };
 
 static int		log_fg = 1;
