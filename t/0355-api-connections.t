@@ -99,12 +99,16 @@ $healthz_ok ||= $d->wait_for(\&healthz_once, 20);
 ok($healthz_ok, '/healthz answers on a fresh connection meanwhile');
 close($_) for @socks;
 
+# Each trickling connection was either refused (over 50 open) or timed
+# out (on a slow machine slots free up while the 300 still connect).
 my $refused = $d->metric('four11_api_connections_refused_total') // -1;
-cmp_ok($refused, '>=', @socks - 60,
-    "four11_api_connections_refused_total counts the extra ($refused)");
 my $timedout = $d->metric('four11_api_request_timeouts_total') // -1;
-cmp_ok($timedout, '>=', 40,
+cmp_ok($refused, '>', 0,
+    "four11_api_connections_refused_total counts the extra ($refused)");
+cmp_ok($timedout, '>', 0,
     "four11_api_request_timeouts_total counts the slow ($timedout)");
+cmp_ok($refused + $timedout, '>=', @socks - 5,
+    'every trickling connection was one or the other');
 ok($d->wait_for(sub {
 	($d->metric('four11_api_connections') // 99) <= 1 }, 20),
     'four11_api_connections comes back to (at most) the scrape itself');
