@@ -7,8 +7,11 @@
 # four11_event="search.failed" with externalURL the base_url, PagerDuty a
 # trigger keyed 411/<instance>/search/<id>; the search runs again:
 # search.recovered, a resolved alert (same fingerprint) and a resolve of
-# the same dedup_key.  A second failure within failure_event_every reaches
-# no target, as it reaches no event stream.
+# the same dedup_key.  Mail (a real SMTP server, t/lib/smtp_sink.py): a
+# "search failed" and a "recovered" mail, whatever the target's subject
+# template; JIRA (t/lib/jira_fake.py): an issue for the failure, the
+# recovery "skipped"; Slack: two messages.  A second failure within
+# failure_event_every reaches no target, as it reaches no event stream.
 use strict;
 use warnings;
 use Test::More;
@@ -18,17 +21,24 @@ use Test411;
 use TestRedis;
 use TestReceiver;
 use FakeES;
+use TestPyHelper qw(slurp_json);
 
 my $nbin = TestNotify::binary();
 plan skip_all => "no 411-notify at $nbin" unless -x $nbin;
 plan skip_all => "no 411d" unless -x Test411::binary();
 plan skip_all => 'no redis-server' unless TestRedis->available;
 plan skip_all => 'no python3' unless FakeES->available;
+plan skip_all => 'no aiosmtpd for /usr/bin/python3'
+    unless TestPyHelper::have_aiosmtpd();
 
 my $J = JSON::PP->new->canonical;
 my $redis = TestRedis->new;
 my $hook = TestReceiver->new(kind => 'webhook');
 my $pd = TestReceiver->new(kind => 'pagerduty');
+my $slack = TestReceiver->new(kind => 'slack');
+my ($mdir, $mport) = TestPyHelper::start('smtp_sink.py');
+my ($jdir, $jport) = TestPyHelper::start('jira_fake.py', 'SEC',
+    'basic:bot:tok');
 my $es = FakeES->new(flavour => 'es7');
 my $base = 'https://console.example:8443/411';
 
@@ -54,6 +64,9 @@ base_url $base
 target hook webhook
 target am webhook
 target oncall pagerduty
+target mailx email
+target secj jira
+target chat slack
 EOF
 $d->start;
 my $conf = <<"EOF";
@@ -62,11 +75,15 @@ retry_max 1s
 target hook webhook url @{[$hook->url]}/hook
 target am webhook url @{[$hook->url]}/am format alertmanager
 target oncall pagerduty routing_key K0123456789 url @{[$pd->url]}/v2/enqueue
+target mailx email url smtp://127.0.0.1:$mport from a\@example.com to oncall\@example.com subject "[411] {{alert.content.host}}" body "host {{alert.content.host}}"
+target secj jira url http://127.0.0.1:$jport project SEC user bot token tok summary "{{alert.content.host}}"
+target chat slack url @{[$slack->url]}/services/T/B/x
 EOF
-my $ww = TestNotify->new(redis => $redis, conf => $conf);
-$ww->start(type => 'webhook', name => 'w');
-my $wp = TestNotify->new(redis => $redis, conf => $conf);
-$wp->start(type => 'pagerduty', name => 'p');
+my %w;
+for my $type (qw(webhook pagerduty email jira slack)) {
+	$w{$type} = TestNotify->new(redis => $redis, conf => $conf);
+	$w{$type}->start(type => $type, name => "w-$type");
+}
 
 # the search fails once (503), then runs again
 $es->faults([{ method => 'POST', path => '_search', status => 503,
@@ -75,9 +92,9 @@ my ($st, $s) = $d->api(POST => '/api/v1/searches', $d->es_search(
     name => 'auth failures', priority => 'critical', result => 'count',
     threshold => [1000000, undef], schedule => { every => '1h' },
     range => '1h',
-    enabled => JSON::PP::true, targets => [{ target => 'hook' },
-    { target => 'am' }, { target => 'oncall' }]));
-is($st, 201, 'a scheduled search with three targets') or diag explain $s;
+    enabled => JSON::PP::true, targets => [map { { target => $_ } }
+    qw(hook am oncall mailx secj chat)]));
+is($st, 201, 'a scheduled search with six targets') or diag explain $s;
 my $id = $s->{id};
 
 # search.failed
@@ -135,13 +152,42 @@ my (undef, $res) = map { $J->decode($_->{body}) } $pd->requests;
 is($res->{event_action}, 'resolve', '... a resolve');
 is($res->{dedup_key}, $trig->{dedup_key}, '... of the same dedup_key');
 
+# mail, jira, slack
+my $m1 = wait_for(sub { slurp_json("$mdir/1.json") });
+my $m2 = wait_for(sub { slurp_json("$mdir/2.json") });
+my %h1 = map { lc($_->[0]) => $_->[1] } @{$m1->{headers} || []};
+my %h2 = map { lc($_->[0]) => $_->[1] } @{$m2->{headers} || []};
+is_deeply([sort ($h1{subject} // '', $h2{subject} // '')],
+    ['[411] search auth failures failed',
+    '[411] search auth failures recovered'],
+    'email: a failed and a recovered mail, not the alert subject template');
+my ($fm) = grep { ($_->{plain} // '') =~ /failed/ } $m1, $m2;
+like($fm->{plain} // '', qr/503/, '... the failure mail has the error');
+my $issues = wait_for(sub { my $i = slurp_json("$jdir/issues.json");
+    $i && @$i ? $i : undef });
+is(scalar @{$issues || []}, 1, 'jira: one issue');
+is($issues->[0]{fields}{summary}, '[411] search auth failures failed',
+    '... for the failure, not from the alert summary template');
+ok($slack->wait_requests(2, 30), 'slack: two messages');
+my @sl = map { $J->decode($_->{body})->{text} } $slack->requests;
+like($sl[0] // '', qr/search failed: auth failures/, '... the failure');
+like($sl[1] // '', qr/search recovered: auth failures/, '... the recovery');
+
 # results on 411:delivery
-ok(wait_for(sub {
-	my @r = grep { $_->{result} eq 'delivered' &&
-	    $_->{event_type} =~ /^search\./ }
+sub sresults {
+	return grep { ($_->{event_type} // '') =~ /^search\./ }
 	    map { my %x = @{$_->[1]}; $J->decode($x{payload}) }
 	    @{$redis->cmd('XRANGE', '411:delivery', '-', '+')};
-	@r == 6 }, 30), 'six "delivered" results: 2 events x 3 targets');
+}
+ok(wait_for(sub { (grep { $_->{result} eq 'delivered' } sresults()) == 11 &&
+    (grep { $_->{result} eq 'skipped' } sresults()) == 1 }, 30),
+    '411:delivery: 11 delivered (2 events x 6 targets, but one), 1 skipped');
+my ($sk) = grep { $_->{result} eq 'skipped' } sresults();
+is($sk->{target}{name}, 'secj', '... the skipped one: jira\'s');
+is($sk->{event_type}, 'search.recovered', '... search.recovered');
+like($sk->{error} // '', qr/files no issue/, '... saying why');
+like($w{jira}->log, qr/skipped: jira: search\.recovered/,
+    '... and the jira worker logs it');
 
 # fails again within failure_event_every: no event, no delivery
 $es->faults([{ method => 'POST', path => '_search', status => 503,
@@ -161,11 +207,12 @@ sleep 2;
 is(scalar(grep { $_->{path} eq '/hook' } $hook->requests), 2,
     'within failure_event_every: nothing more for the webhook');
 is(scalar($pd->requests), 2, '... nor for PagerDuty');
+is(scalar($slack->requests), 2, '... nor for Slack');
+ok(!-e "$mdir/3.json", '... nor a mail');
 is(scalar(grep { $_->{type} eq 'search.failed' }
     map { +{ @{$_->[1]} } } @{$redis->cmd('XRANGE', '411:notify:webhook',
     '-', '+')}), 2, '... no new job: two search.failed jobs in all (hook, am)');
 
-is($ww->stop, 0, 'the webhook worker stops');
-is($wp->stop, 0, 'the pagerduty worker stops');
+is($w{$_}->stop, 0, "the $_ worker stops") for sort keys %w;
 is($d->stop, 0, '411d stops');
 done_testing();
