@@ -253,7 +253,7 @@ webhook_am_alert(struct am_alert *aa, const struct json *p,
 	}
 }
 
-/* Keep in common only the members of o that other has with equal value. */
+/* Keep in common only the members that other has with the same value. */
 static void
 webhook_intersect(struct json *common, const struct json *other)
 {
