@@ -1928,10 +1928,12 @@ done:
  *   TCP_NODELAY, and over a_max_conns it is closed at once.
  * - Each connection has a deadline, api_request_timeout: armed when it
  *   opens and when the first byte of a request arrives after an answer,
- *   disarmed when the request is whole (api_request_cb).  Past it the
- *   connection is closed.  Idle time between requests and each read are
- *   bound by api_timeout (evhttp's timeout).  A connection whose request
- *   we hold (a run being answered later) is never closed by us.
+ *   disarmed when the request is whole (api_request_cb); armed again
+ *   while the answer is sent (a client that does not read), disarmed
+ *   when it is (api_conn_sent).  Past it the connection is closed.  Idle
+ *   time between requests and each read or write are bound by
+ *   api_timeout (evhttp's timeout).  A connection whose request we hold
+ *   (a run being answered later) is never closed by us.
  */
 struct api_conn {
 	TAILQ_ENTRY(api_conn)	 ac_entry;
@@ -1941,6 +1943,7 @@ struct api_conn {
 	struct event		*ac_deadline;
 	struct evbuffer_cb_entry *ac_incb;	/* on the input buffer */
 	struct evhttp_request	*ac_req;	/* delivered, unanswered */
+	int			 ac_sending;	/* an answer goes out */
 };
 
 /* The API of the error callback (evhttp holds the listener's argument). */
@@ -2014,8 +2017,9 @@ api_deadline_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	ac->ac_api->a_timedout++;
 	evhttp_connection_get_peer(evcon, &peer, &port);
-	log_info("api: closing the connection from %s: no whole request "
-	    "in %llds (api_request_timeout)", peer != NULL ? peer : "?",
+	log_info("api: closing the connection from %s: %s in %llds "
+	    "(api_request_timeout)", peer != NULL ? peer : "?",
+	    ac->ac_sending ? "the answer not taken" : "no whole request",
 	    (long long)ac->ac_api->a_cfg->c_api_request_timeout);
 	api_conn_drop(ac);
 	evhttp_connection_free(evcon);
@@ -2029,7 +2033,7 @@ api_input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	struct api_conn	*ac = arg;
 
 	(void)buf;
-	if (info->n_added > 0 && ac->ac_req == NULL &&
+	if (info->n_added > 0 && ac->ac_req == NULL && !ac->ac_sending &&
 	    !evtimer_pending(ac->ac_deadline, NULL))
 		api_conn_arm(ac);
 }
@@ -2108,14 +2112,29 @@ api_conn_request(struct api *a, struct evhttp_request *req)
 	ac->ac_req = req;
 }
 
-/* A request is being answered: its connection may have a deadline again. */
+/* An answer is out (evhttp's on_complete): no deadline until more comes. */
+static void
+api_conn_sent(struct evhttp_request *req, void *arg)
+{
+	struct api_conn	*ac = arg;
+
+	(void)req;
+	ac->ac_sending = 0;
+	evtimer_del(ac->ac_deadline);
+}
+
+/* A request is being answered: the answer has a deadline to go out. */
 static void
 api_conn_answer(struct api *a, struct evhttp_request *req)
 {
 	struct api_conn	*ac;
 
-	if ((ac = api_conn_of(a, req)) != NULL && ac->ac_req == req)
-		ac->ac_req = NULL;
+	if ((ac = api_conn_of(a, req)) == NULL || ac->ac_req != req)
+		return;
+	ac->ac_req = NULL;
+	ac->ac_sending = 1;
+	evhttp_request_set_on_complete_cb(req, api_conn_sent, ac);
+	api_conn_arm(ac);
 }
 
 /* The pause after a failed accept() is over. */
