@@ -2157,9 +2157,9 @@ api_accept_error_cb(struct evconnlistener *lev, void *arg)
 	int		 err = EVUTIL_SOCKET_ERROR();
 
 	(void)arg;
-	evconnlistener_disable(lev);
 	if (a == NULL || a->a_listener != lev)
 		return;
+	evconnlistener_disable(lev);
 	a->a_pauses++;
 	log_warnx("api: accept: %s; not accepting for %d ms (%zu API "
 	    "connections open)", strerror(err), API_PAUSE_MS, a->a_nconns);
