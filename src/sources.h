@@ -60,10 +60,10 @@ enum es_flavour {
 struct source_state {
 	const struct config_source *ss_cfg;	/* borrowed from the config */
 	int		 ss_inflight;		/* runs under way */
-	int		 ss_limit;		/* runs allowed at once (AIMD) */
+	int		 ss_limit;		/* runs allowed now (AIMD) */
 	int		 ss_ai_count;		/* successes since it grew */
 	int64_t		 ss_cut_at;		/* ms of its last decrease */
-	uint64_t	 ss_fails[SOURCE_FAIL_NCLASS]; /* failed runs by class */
+	uint64_t	 ss_fails[SOURCE_FAIL_NCLASS]; /* failures by class */
 	/* es identity, from GET / */
 	enum es_flavour	 ss_flavour;
 	int		 ss_major;

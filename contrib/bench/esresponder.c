@@ -12,11 +12,12 @@
  *
  * Searches are answered from an evtimer (never by sleeping), so any number
  * of them wait at once.  With -f PCT that share of the searches gets a
- * fault instead, the six kinds in turn at random (-S SEED): 429 with
+ * fault instead, one of six kinds at random (-S SEED): 429 with
  * Retry-After: 1, 503, 500 (each with an ES error body), a garbage 200
  * (truncated JSON), a connection reset (RST, no answer), and a slow
- * answer (after -s SLOW_MS, 5000: past the source's timeout).  Hit times are spread over the window the request
- * asked for (its range "gte" / "lt") when it can be found in the body.
+ * answer (after -s SLOW_MS, 5000: past the source's timeout).  Hit times
+ * are spread over the window the request asked for (its range "gte" /
+ * "lt") when it can be found in the body.
  * Requests are counted by kind; SIGUSR1 prints the counts, SIGINT and
  * SIGTERM print them and exit.  The bound address is printed as
  * "listening 127.0.0.1:PORT".

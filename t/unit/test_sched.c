@@ -452,7 +452,8 @@ test_classify(void)
 	is_int(SOURCE_FAIL_OVERLOAD, sources_fail_http(&res),
 	    "an answered 503: overload");
 	res.hr_status = 404;
-	is_int(SOURCE_FAIL_FINAL, sources_fail_http(&res), "answered 404: final");
+	is_int(SOURCE_FAIL_FINAL, sources_fail_http(&res),
+	    "answered 404: final");
 	ok(strcmp(sources_fail_name(SOURCE_FAIL_OVERLOAD), "overload") == 0 &&
 	    strcmp(sources_fail_name(SOURCE_FAIL_SLOW), "slow") == 0,
 	    "class names");
@@ -583,7 +584,8 @@ test_aimd(void)
 			l = sources_adapt(l, 64, 0, SOURCE_FAIL_RETRY, &ai,
 			    &cut, now - 50, now);
 		else
-			l = sources_adapt(l, 64, 1, 0, &ai, &cut, now - 50, now);
+			l = sources_adapt(l, 64, 1, 0, &ai, &cut, now - 50,
+			    now);
 		n += l;
 	}
 	ok(n / 15000 >= 32, "under 20%% mixed faults the mean limit stays "
