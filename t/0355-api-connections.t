@@ -190,6 +190,8 @@ is($st, 400, 'silences: state twice is refused');
 is($st, 200, 'GET //api/v1/alerts: repeated slashes are one');
 ($st, $j) = $d->api(GET => '/api//v1///alerts/');
 is($st, 200, 'GET /api//v1///alerts/ too');
+($st, $j) = $d->api(GET => '//api/v1/alerts?limit=5&limit=6');
+is($st, 400, '... with its query string read');
 ($st, $j) = $d->api(GET => '//api/v1/nothing');
 is($st, 404, 'an unknown path is 404');
 like($j->{error}{message}, qr{/api/v1/nothing}, '... naming the path');
