@@ -1180,7 +1180,12 @@ es_record_cb(void *arg, int pattern, struct record *hit)
 	int64_t		 ms;
 
 	if (pattern == 1) {
-		if (e->e_agg_terms == NULL || es_bucket_cb(e, hit) == 0)
+		if (e->e_agg_terms == NULL) {
+			/* buckets nobody asked for: ours to free (fuzz_es) */
+			record_free(hit);
+			return (0);
+		}
+		if (es_bucket_cb(e, hit) == 0)
 			return (0);
 		e->e_enough = 1;
 		return (-1);
