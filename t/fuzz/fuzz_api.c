@@ -56,6 +56,7 @@ static char			 fuzz_dir[64];
 static struct event_base	*fuzz_base;
 static struct api		*fuzz_api;
 static struct sockaddr_in	 fuzz_sin;
+static uint32_t			 fuzz_conns;
 
 /* Remove the temporary datadir (files only, one level). */
 static void
@@ -185,16 +186,40 @@ fuzz_read_cb(evutil_socket_t fd, short what, void *arg)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
+	struct sockaddr_in src;
+	struct linger	 lg;
 	struct event	*ev;
 	int64_t		 until;
 	size_t		 off;
 	ssize_t		 n;
-	int		 fd, done = 0;
+	int		 fd, tries, done = 0;
 
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		abort();
-	if (connect(fd, (struct sockaddr *)&fuzz_sin, sizeof fuzz_sin) == -1)
-		abort();
+	/*
+	 * Hundreds of connections a second, each leaving a TIME_WAIT for a
+	 * minute: the local ports (28 000) would run out, so each
+	 * connection comes from the next address of 127.0.0.0/8; a port
+	 * still taken is waited for.
+	 */
+	for (tries = 0;; tries++) {
+		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+			abort();
+		fuzz_conns++;
+		memset(&src, 0, sizeof src);
+		src.sin_family = AF_INET;
+		src.sin_addr.s_addr = htonl(0x7f000000 |
+		    (1 + fuzz_conns % 0xfffffe));
+		(void)bind(fd, (struct sockaddr *)&src, sizeof src);
+		if (connect(fd, (struct sockaddr *)&fuzz_sin,
+		    sizeof fuzz_sin) == 0)
+			break;
+		if ((errno != EADDRNOTAVAIL && errno != EAGAIN) ||
+		    tries == 100) {
+			log_warn("fuzz: connect");
+			abort();
+		}
+		close(fd);
+		usleep(20000);
+	}
 	/* The API accepts from the loop; the kernel buffers this. */
 	(void)fcntl(fd, F_SETFL, O_NONBLOCK);
 	for (off = 0; off < len; off += (size_t)n)
@@ -209,6 +234,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	while (!done && util_now_ms() < until)
 		event_base_loop(fuzz_base, EVLOOP_ONCE);
 	event_free(ev);
+	lg.l_onoff = 1;
+	lg.l_linger = 0;
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 	close(fd);
 	/* Let the server see the close. */
 	event_base_loop(fuzz_base, EVLOOP_NONBLOCK);
