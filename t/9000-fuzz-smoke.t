@@ -11,6 +11,8 @@ use warnings;
 use Test::More;
 use File::Temp qw(tempdir);
 
+our $TODO;
+
 my $build = $ENV{T_BUILDDIR} // '.';
 my $src = $ENV{T_SRCDIR} // '.';
 my $runs = $ENV{FUZZ_SMOKE_RUNS} || 10000;
@@ -25,8 +27,20 @@ plan skip_all => "no fuzz programs (configure --enable-fuzz CC=clang; make fuzz)
     unless grep { -x "$build/t/fuzz/fuzz_$_" } @names;
 plan tests => scalar(@names);
 
+# A target with an input in t/fuzz/crashes-found/NAME-* fails for a known
+# reason, fixed elsewhere: TODO until then.  Once fixed the test passes
+# (XPASS, a failure for CI): move the input into t/fuzz/corpus/NAME/.
+my %known;
+if (opendir(my $ch, "$src/t/fuzz/crashes-found")) {
+	for (readdir($ch)) {
+		$known{$1} = "$_ (t/fuzz/crashes-found/README)" if /^(\w+?)-/;
+	}
+	closedir($ch);
+}
+
 my $tmp = tempdir('411-fuzz-smoke-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 for my $name (@names) {
+	local $TODO = $known{$name} ? "known: $known{$name}" : undef;
 	my $bin = "$build/t/fuzz/fuzz_$name";
 	my $seeds = "$src/t/fuzz/corpus/$name";
 	unless (-x $bin) {
