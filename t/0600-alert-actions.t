@@ -146,7 +146,9 @@ check_action('bulk resolve', { ids => [@ids[1, 2, 3]], action => 'resolve',
 ($st, $r) = act({ ids => [@ids[4, 4]], action => 'escalate' });
 is($r->{count}, 1, 'a repeated id counts once');
 
-# all or nothing
+# all or nothing (counted once the outbox has sent what came before)
+ok($d->wait_for(sub { ($d->metric('four11_outbox_depth') // 1) == 0 }, 30),
+    'the outbox is drained');
 my $before = nevents();
 my $a4 = alert($ids[5]);
 my $log4 = logof($ids[5]);
